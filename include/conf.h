@@ -1,0 +1,141 @@
+/*
+ * conf.h - the configuration file (SPEC section 8), read with libinih.
+ *
+ * conf_load(path, &conf, err, errlen) reads the whole file. On success it
+ * returns 0 and *conf (free with conf_free()). On any error it returns -1,
+ * *conf is NULL and err holds "FILE:LINE: message" (LINE 0 when the file
+ * cannot be opened). Nothing is guessed: an unknown section, key or TLS
+ * setting, a malformed route or number, a duplicate domain or key, and a line
+ * longer than libinih's buffer are all errors. Values may continue on
+ * indented lines (libinih calls the handler once per line; long route lists
+ * are written that way).
+ *
+ * After loading, every domain key (destinations and smtproutes) is stored as
+ * a lower-case A-label without a trailing dot; ".parent" keys keep their
+ * leading dot. conf_lookup_setting() and conf_lookup_routes() take a domain
+ * already converted with name_to_alabel().
+ *
+ * A struct conf is immutable after conf_load(); any number of threads may
+ * read it at once.
+ */
+#ifndef TV_CONF_H
+#define TV_CONF_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+
+#define CONF_DEFAULT_PATH	"/etc/tlsverify-milter/tlsverify-milter.conf"
+
+enum tls_setting {
+	TLS_NONE = 0,
+	TLS_PREFERRED,
+	TLS_REQUIRED,
+	TLS_PREFERRED_VERIFY,
+	TLS_REQUIRED_VERIFY,
+	TLS_REQUIRED_VERIFY_HOSTED,
+	TLS_SETTING_COUNT
+};
+
+enum on_fail {
+	ON_FAIL_DEFER = 0,
+	ON_FAIL_REJECT
+};
+
+/* An IP address in binary form. */
+struct ipaddr {
+	int		family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	} u;
+};
+
+/* One SMTP route: HOST[:PORT][/PRIO] or [IPv6][:PORT][/PRIO] or IPv4. */
+struct route {
+	char		*host;		/* A-label host name, or IP text */
+	int		 is_ip;		/* 1: addr is valid, host is its text */
+	struct ipaddr	 addr;
+	unsigned	 port;		/* 0: use conf->probe_port */
+	unsigned	 prio;		/* 0 is highest */
+	unsigned	 order;		/* position in the configuration */
+};
+
+/* All routes of one [smtproutes] key, sorted by (prio, order). */
+struct route_list {
+	char		*key;		/* "partner.org" or ".partner.org" */
+	int		 line;
+	struct route	*routes;
+	size_t		 n;
+};
+
+struct dest_entry {
+	char		*key;		/* "example.com", ".partner.org" */
+	enum tls_setting setting;
+	int		 line;
+};
+
+struct conf {
+	char		*path;
+
+	/* [milter] */
+	char		*socket;	/* default inet:8895@127.0.0.1 */
+	char		*user;		/* default NULL: do not change user */
+	char		*pidfile;	/* default NULL: no pid file */
+	enum on_fail	 on_fail;	/* default defer */
+	char		*header;	/* default X-TLS-Verify */
+	char		**skip_mailers;	/* default local virtual lmtp error */
+	size_t		 n_skip_mailers;
+
+	/* [probe] */
+	unsigned	 probe_port;	/* default 25 */
+	char		*helo;		/* default: the host name (gethostname) */
+	unsigned	 probe_timeout;	/* seconds, default 20 */
+	char		*ca_file;	/* default: system bundle */
+	char		*ca_path;	/* default NULL */
+	char		*crl_file;	/* default NULL */
+	char		*crl_path;	/* default NULL */
+
+	/* [dns] */
+	int		 has_nameserver;
+	struct ipaddr	 nameserver;	/* valid when has_nameserver */
+	unsigned	 nameserver_port; /* default 53 */
+	unsigned	 dns_timeout;	/* seconds, default 5 */
+
+	/* [cache] */
+	unsigned	 verified_ttl;	/* default 3600 */
+	unsigned	 failed_ttl;	/* default 300 */
+	unsigned	 tempfail_ttl;	/* default 60 */
+	unsigned	 max_entries;	/* default 10000 */
+
+	/* [destinations] */
+	struct dest_entry *dests;
+	size_t		 n_dests;
+	int		 has_default;
+	enum tls_setting default_setting;
+
+	/* [smtproutes] */
+	struct route_list *routes;
+	size_t		 n_routes;
+};
+
+int		 conf_load(const char *path, struct conf **out,
+		    char *err, size_t errlen);
+void		 conf_free(struct conf *);
+
+/* Exact domain, then closest ".parent", then "default", then none.
+ * *key (may be NULL) receives the key that matched, or "default"/"none". */
+enum tls_setting conf_lookup_setting(const struct conf *, const char *domain,
+		    const char **key);
+
+/* Exact domain, then closest ".parent"; NULL when the domain has no route. */
+const struct route_list *conf_lookup_routes(const struct conf *,
+		    const char *domain);
+
+const char	*conf_setting_name(enum tls_setting);
+/* 0 and *out on success, -1 for an unknown word. */
+int		 conf_setting_parse(const char *, enum tls_setting *out);
+
+/* Text form of an address into buf (INET6_ADDRSTRLEN bytes). */
+const char	*conf_ipaddr_str(const struct ipaddr *, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * dns.h - the DNS lookups a probe needs, on libresolv (res_n*, ns_parserr).
+ *
+ * A struct dns_ctx is one resolver state (res_ninit); it belongs to one
+ * thread at a time. dns_open() reads the nameserver from the configuration
+ * ([dns] nameserver = ADDR[:PORT]) or /etc/resolv.conf, and the per-query
+ * timeout from [dns] timeout; every query is further bounded by the deadline
+ * given to dns_set_deadline() (no query outlives it: it then returns
+ * DNS_TEMP).
+ *
+ * Every lookup returns one of the dns_status values, never a bare int:
+ * "not found" (NXDOMAIN) and "no data" (NOERROR, no record of that type) are
+ * answers; DNS_TEMP (SERVFAIL, timeout, REFUSED, connection refused,
+ * deadline) is never treated as "not found"; DNS_INVALID is an answer that
+ * could not be parsed or held an invalid name (it is handled like
+ * DNS_TEMP by callers, and its reason says what was wrong).
+ *
+ * Answers are parsed with ns_initparse()/ns_parserr(); records of other
+ * types (CNAMEs before the answer) are skipped; each RDATA length is
+ * checked before it is read; names are expanded with dn_expand() and must
+ * pass name_is_hostname(). Result arrays are allocated; the caller frees
+ * them with free() (dns_ptr's names: dns_names_free()). Limits: at most
+ * DNS_MAXRR records are kept per answer, the rest are ignored.
+ *
+ * Every call appends what it asked and what it got to the trace (may be
+ * NULL), e.g. "MX example.com: 10 mx01.subd.emailhosted.not, ..." or
+ * "A mx01.subd.emailhosted.not: 127.0.0.2" or "PTR 127.0.0.2: NXDOMAIN".
+ */
+#ifndef TV_DNS_H
+#define TV_DNS_H
+
+#include <stddef.h>
+#include "conf.h"
+#include "deadline.h"
+#include "name.h"
+#include "trace.h"
+
+#define DNS_MAXRR	64
+
+enum dns_status {
+	DNS_OK = 0,
+	DNS_NOTFOUND,		/* NXDOMAIN */
+	DNS_NODATA,		/* name exists, no record of that type */
+	DNS_TEMP,		/* SERVFAIL, timeout, REFUSED, deadline */
+	DNS_INVALID		/* malformed answer or invalid name in it */
+};
+
+struct dns_ctx;
+
+struct dns_mx {
+	unsigned	pref;
+	char		name[NAME_BUFLEN];	/* A-label, no trailing dot */
+};
+
+/* NULL on failure with a reason in err. */
+struct dns_ctx	*dns_open(const struct conf *, char *err, size_t errlen);
+void		 dns_close(struct dns_ctx *);
+void		 dns_set_deadline(struct dns_ctx *, const struct deadline *);
+void		 dns_set_trace(struct dns_ctx *, struct trace *);
+
+/* Reason text of the last failed lookup ("SERVFAIL", "timeout", ...). */
+const char	*dns_last_error(const struct dns_ctx *);
+const char	*dns_status_str(enum dns_status);
+
+/*
+ * MX records of domain, sorted by preference; equal preferences keep the
+ * order of the answer (documented choice: no shuffling, so that a probe is
+ * reproducible). *null_mx is set to 1 (and *n to 0) for a null MX (a single
+ * MX record with preference 0 and target "."; RFC 7505).
+ */
+enum dns_status	 dns_mx(struct dns_ctx *, const char *domain,
+		    struct dns_mx **out, size_t *n, int *null_mx);
+
+/* A (family AF_INET) or AAAA (AF_INET6) records of name. */
+enum dns_status	 dns_addrs(struct dns_ctx *, const char *name, int family,
+		    struct ipaddr **out, size_t *n);
+
+/* PTR names of an address (in-addr.arpa / ip6.arpa). */
+enum dns_status	 dns_ptr(struct dns_ctx *, const struct ipaddr *,
+		    char ***names, size_t *n);
+void		 dns_names_free(char **, size_t);
+
+/*
+ * Forward confirmation: *confirmed = 1 when name's A (for an IPv4 ip) or
+ * AAAA (IPv6) records contain ip. Returns the status of that lookup.
+ */
+enum dns_status	 dns_forward_confirm(struct dns_ctx *, const char *name,
+		    const struct ipaddr *ip, int *confirmed);
+
+#endif

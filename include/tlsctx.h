@@ -1,0 +1,22 @@
+/*
+ * tlsctx.h - the client SSL_CTX shared by every probe.
+ *
+ * tlsctx_new() builds one SSL_CTX from the configuration: trust anchors
+ * from [probe] ca_file and/or ca_path (when both are empty: the system
+ * default paths), CRLs from crl_file and every file in crl_path (then
+ * X509_V_FLAG_CRL_CHECK is set: the leaf's issuer must have a CRL), TLS 1.0
+ * or newer, SSL_VERIFY_NONE (Phase I is judged after the handshake, so that
+ * a failing chain is still reported with its names). Returns NULL with a
+ * reason in err when a file cannot be read. The SSL_CTX is read-only after
+ * this and shared by all threads; free it with SSL_CTX_free().
+ */
+#ifndef TV_TLSCTX_H
+#define TV_TLSCTX_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+#include "conf.h"
+
+SSL_CTX	*tlsctx_new(const struct conf *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * verdict.h - the outcome of one probe and what the milter does with it
+ * (SPEC section 2).
+ *
+ * A struct verdict is produced by engine_probe() and read by the milter and
+ * the probe report. It lists every attempt (one per target address) and
+ * points at the top one (best): the first host that satisfied the setting,
+ * or when none did, the attempt that got furthest (TLS negotiated >
+ * connected > not reached), the earliest among equals.
+ *
+ * verdict_action(setting, outcome, on_fail) is SPEC 2's table, a pure
+ * function. verdict_decide(v, on_fail) fills action, code, xcode, text and
+ * result from v->setting, v->outcome and the top attempt:
+ *   accept/tag: no code;
+ *   no TLS under a required setting: 450 4.7.10 / 550 5.7.10;
+ *   certificate or identity failure: 450 4.7.5 / 550 5.7.5;
+ *   temporary (always 451, whatever on_fail): 4.4.3 DNS, 4.4.1 no host
+ *     reachable or deadline, 4.7.5 revocation unavailable, 4.7.10 when the
+ *     furthest attempt had no TLS;
+ *   domain or its hosts do not exist: 450 4.1.2 / 550 5.1.2;
+ *   null MX: 556 5.1.10 whatever on_fail says.
+ * The text names the domain, the host and IP tried and the reason; it is
+ * printable ASCII without CR/LF or '%', at most VERDICT_TEXTLEN-1 bytes.
+ *
+ * result is the word used in the header and the log: "verified",
+ * "unverified" (TLS, not verified), "plain" (no TLS), "unknown"
+ * (temporary), "null-mx", "no-host", "not-probed".
+ */
+#ifndef TV_VERDICT_H
+#define TV_VERDICT_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include "conf.h"
+#include "cert.h"
+#include "ident.h"
+#include "smtp.h"
+#include "target.h"
+#include "trace.h"
+
+#define VERDICT_TEXTLEN	512
+
+enum outcome {
+	OUTCOME_NOT_PROBED = 0,	/* none, preferred: never probed */
+	OUTCOME_VERIFIED,	/* TLS + Phase I + Phase II passed */
+	OUTCOME_UNVERIFIED,	/* TLS negotiated, not verified */
+	OUTCOME_NO_TLS,		/* reached, no TLS */
+	OUTCOME_NO_HOST,	/* domain or its hosts do not exist / invalid */
+	OUTCOME_NULL_MX,	/* RFC 7505 */
+	OUTCOME_TEMP		/* could not be judged for a temporary reason */
+};
+
+enum action {
+	ACTION_ACCEPT = 0,
+	ACTION_TAG,
+	ACTION_DEFER,
+	ACTION_REJECT
+};
+
+struct attempt_ref {
+	char		*name;
+	enum ref_source	 source;
+};
+
+struct attempt {
+	char		 host[NAME_BUFLEN];
+	enum target_via	 via;
+	char		 ip[INET6_ADDRSTRLEN];	/* "" when not resolved */
+	unsigned	 port;
+	int		 connected;
+	int		 starttls_offered;
+	int		 tls;
+	enum probe_stage stage;		/* where it stopped */
+	int		 temporary;
+	int		 cert_checked;	/* cert is valid when 1 (tls) */
+	struct cert_result cert;
+	int		 ident_checked;	/* pres/id/refs valid when 1 */
+	struct presented pres;
+	struct attempt_ref *refs;
+	size_t		 n_refs;
+	struct ident_result id;
+	int		 verified;
+	char		 tls_version[32];
+	char		 cipher[64];
+	char		 reason[256];
+};
+
+struct verdict {
+	char		 domain[NAME_BUFLEN];	/* A-label */
+	char		 input[NAME_BUFLEN];	/* as given (cut) */
+	enum tls_setting setting;
+	char		 setting_key[NAME_BUFLEN]; /* destinations key used */
+	enum outcome	 outcome;
+	int		 temporary;
+	enum action	 action;
+	char		 code[4];		/* "" for accept/tag */
+	char		 xcode[16];
+	char		 text[VERDICT_TEXTLEN];
+	const char	*result;
+	char		 reason[256];		/* top-level reason */
+	int		 best;			/* index or -1 */
+	struct attempt	*attempts;
+	size_t		 n_attempts;
+	struct trace	 trace;
+	long		 elapsed_ms;
+};
+
+enum action	 verdict_action(enum tls_setting, enum outcome, enum on_fail);
+void		 verdict_decide(struct verdict *, enum on_fail);
+void		 verdict_free(struct verdict *);
+const char	*verdict_action_str(enum action);
+const char	*verdict_outcome_str(enum outcome);
+
+#endif
