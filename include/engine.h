@@ -35,5 +35,10 @@ void		 engine_free(struct engine *);
 const struct conf *engine_conf(const struct engine *);
 struct verdict	*engine_probe(const struct engine *, const char *domain,
 		    int setting, int flags);
+/* The same with an explicit deadline in milliseconds instead of
+ * [probe] timeout (the milter waits [probe] timeout for an answer but lets
+ * the probe itself run longer in the background to fill its cache). */
+struct verdict	*engine_probe_ms(const struct engine *, const char *domain,
+		    int setting, int flags, long deadline_ms);
 
 #endif

@@ -10,6 +10,14 @@
  * (printable, cut). Names are stored lower-cased, one trailing dot removed.
  * At most IDENT_MAXNAMES of each kind are kept. Returns 0, or -1 when the
  * certificate cannot be read at all. ident_presented_free() frees it.
+ * Details (ident.c): a name must also pass ident_name_valid() (no empty
+ * label, labels <= 63 bytes); a CN must convert to UTF-8 (and then be
+ * ASCII). Valid names beyond IDENT_MAXNAMES are counted in n_rejected_*
+ * too. rejected[] holds at most IDENT_MAXREJECT entries (n_rejected of
+ * them), each escaped (\xHH for bytes outside '!'..'~' and for '\') and
+ * cut to about 100 bytes ("..." appended); the counters count all. A
+ * subjectAltName extension that is present but cannot be decoded, or is
+ * present twice, makes the certificate unreadable (-1).
  *
  * ident_match(presented, reference) is the SPEC 4 matcher: exact (ASCII
  * case-insensitive, one trailing dot ignored on either side) or a wildcard
@@ -28,6 +36,19 @@
  *  References of sources the procedure does not accept are never compared.
  * It records every comparison made (at most IDENT_MAXCMP; n_cmp_total
  * counts all) and the first match. Returns 1 when a match was found, else 0.
+ * Order (deterministic): references are the outer loop, in the order given
+ * (IDENT_VERIFY's CN step: every REF_DOMAIN one, then every REF_PTR one);
+ * for each, the presented names in certificate order. The first match ends
+ * the check, so "match" is the first reference any name matches.
+ * IDENT_HOSTED falls back to CN-IDs only when the certificate has no
+ * dNSName at all (n_dns == 0 and n_rejected_dns == 0): a certificate whose
+ * dNSNames were all rejected does not get its CN used instead.
+ * used_cn is 1 when CN-IDs were compared (there was at least one).
+ *
+ * ident_name_valid(s, len, wildcard) (ident_match.c): 1 when s[0..len) is
+ * a name this module uses: one trailing dot allowed; then 1..NAME_MAXLEN
+ * bytes of labels of 1..63 letters, digits, '-', '_'; with wildcard set,
+ * the left-most label may be exactly "*". 0 otherwise (NUL included).
  */
 #ifndef TV_IDENT_H
 #define TV_IDENT_H
@@ -38,6 +59,7 @@
 
 #define IDENT_MAXNAMES	256
 #define IDENT_MAXCMP	64
+#define IDENT_MAXREJECT	32	/* entries kept in presented.rejected[] */
 
 enum ident_type { IDENT_DNSNAME = 0, IDENT_CN };
 enum ident_mode { IDENT_VERIFY = 0, IDENT_HOSTED };
@@ -81,6 +103,7 @@ void	ident_presented_free(struct presented *);
 int	ident_match(const char *presented, const char *reference);
 int	ident_check(const struct presented *, const struct refid *refs,
 	    size_t nrefs, enum ident_mode, struct ident_result *out);
+int	ident_name_valid(const char *s, size_t len, int wildcard);
 const char *ident_type_str(enum ident_type);	/* "dNSName", "CN" */
 const char *ident_source_str(enum ref_source);	/* "domain","ptr","route","mx" */
 

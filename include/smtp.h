@@ -13,6 +13,10 @@
  * than SMTP_MAXLINES lines in one reply, or more than SMTP_MAXREPLY bytes in
  * one reply ends the session with a reason ("reply line too long", ...).
  * Peer text copied into reasons is cut to 100 bytes and made printable.
+ * (SMTP_MAXLINE counts the line without its CR LF.)
+ *
+ * SIGPIPE: plain writes use send(MSG_NOSIGNAL) and TLS runs over
+ * tlsctx_bio_new(), which does the same; callers need no signal setup.
  *
  * The result says how far the session got (stage), whether TLS was
  * negotiated, and for a failure whether it is temporary (timeout, connection
@@ -58,6 +62,8 @@ struct smtp_reply {
 	size_t		bytes;
 	int		starttls;	/* an EHLO line "STARTTLS" was seen */
 	char		text[128];	/* first line's text, printable, cut */
+	const char	*error;		/* why smtp_reply_line() returned -1
+					   (static string), NULL before */
 };
 
 struct smtp_result {

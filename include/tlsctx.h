@@ -19,4 +19,17 @@
 
 SSL_CTX	*tlsctx_new(const struct conf *, char *err, size_t errlen);
 
+/*
+ * tlsctx_bio_new(fd) is a socket BIO for SSL_set_bio() that writes with
+ * send(MSG_NOSIGNAL), so a peer that resets the connection during a TLS
+ * write cannot kill the process with SIGPIPE (no signal disposition is
+ * needed in main()). It never closes fd. tlsctx_bio_errno() is the errno
+ * of its last failed send/recv (0 when none; 0 also at EOF), and
+ * tlsctx_bio_eof() is 1 after recv() returned 0. Returns NULL only when
+ * OpenSSL cannot allocate.
+ */
+BIO	*tlsctx_bio_new(int fd);
+int	 tlsctx_bio_errno(BIO *);
+int	 tlsctx_bio_eof(BIO *);
+
 #endif

@@ -83,6 +83,8 @@ struct attempt {
 	char		 tls_version[32];
 	char		 cipher[64];
 	char		 reason[256];
+	size_t		 trace_from;	/* this attempt's lines in the trace */
+	size_t		 trace_to;
 };
 
 struct verdict {

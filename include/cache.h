@@ -1,0 +1,103 @@
+/*
+ * cache.h - the milter's verdict cache (SPEC section 7).
+ *
+ * An in-memory hash shared by all threads, one mutex, keyed by a string the
+ * caller builds from (domain, setting, routes text). The cache knows nothing
+ * about the engine: a request brings a probe callback (struct cache_probe),
+ * which the unit tests replace by a fake.
+ *
+ * cache_get(c, key, domain, probe, &ans):
+ *  - a fresh entry: CACHE_HIT, *ans is a new reference. When the entry is in
+ *    the last 10% of its life and no probe runs for it, one background
+ *    re-probe starts (refresh ahead); the old answer is served meanwhile.
+ *  - no entry, or an expired one: a probe runs in a detached thread with
+ *    probe->deadline_ms; every concurrent request for the same key waits
+ *    for that one probe (single flight), each at most probe->wait_ms.
+ *    CACHE_PROBED and *ans when it finished in time; CACHE_TIMEOUT (no
+ *    answer) when it did not: the probe goes on and stores its answer for
+ *    the next request (the milter defers the recipient with 451 4.4.1).
+ *  - CACHE_ERROR when no probe thread could be started.
+ * The probe thread keeps what it needs alive with probe->hold(arg), which
+ * returns the argument the thread uses, and probe->release() at its end
+ * (the milter holds a reference on its generation: conf + engine).
+ *
+ * Lifetimes (set with cache_set_limits(), milliseconds): CACHE_OK answers
+ * live ok_ttl, CACHE_FAILED answers failed_ttl, CACHE_TEMP answers temp_ttl.
+ * At most max_entries entries: the least recently used idle entry is evicted
+ * (an entry with a probe in flight or a waiter is never evicted, so the
+ * bound can be passed for a moment under a burst of cold domains).
+ *
+ * cache_prune(c, keep, arg) drops idle entries for which keep(domain, key,
+ * arg) returns 0 (after a reload: keys that the new configuration no longer
+ * produces). cache_free() waits for the probe threads, then frees all.
+ *
+ * Answers are immutable and reference counted: cache_answer_new() makes one
+ * with one reference (strings copied), cache_answer_unref() drops one.
+ * now_ms (may be NULL: CLOCK_MONOTONIC) is the clock for lifetimes; waits
+ * always use the real monotonic clock.
+ */
+#ifndef TV_CACHE_H
+#define TV_CACHE_H
+
+#include <stddef.h>
+
+enum cache_kind {
+	CACHE_OK = 0,	/* the setting is satisfied: verified_ttl */
+	CACHE_FAILED,	/* permanent, not satisfied or tagged: failed_ttl */
+	CACHE_TEMP	/* temporary: tempfail_ttl */
+};
+
+enum cache_rc {
+	CACHE_HIT = 0,
+	CACHE_PROBED,
+	CACHE_TIMEOUT,
+	CACHE_ERROR
+};
+
+struct cache_answer {
+	enum cache_kind	 kind;
+	int		 action;	/* enum action (verdict.h) */
+	char		 code[4];	/* "" for accept/tag */
+	char		 xcode[16];
+	char		*text;		/* reply text, "" when none */
+	char		*logline;	/* report_logline() */
+	char		*hdr;		/* header entry for this domain */
+	unsigned	 refs;		/* atomic */
+};
+
+struct cache_probe {
+	/* Runs in the probe thread; never returns NULL (the milter turns an
+	 * internal failure into a CACHE_TEMP answer). */
+	struct cache_answer *(*run)(void *arg, const char *domain,
+			    long deadline_ms);
+	void		*(*hold)(void *arg);
+	void		 (*release)(void *held);
+	void		*arg;
+	long		 wait_ms;
+	long		 deadline_ms;
+};
+
+struct cache;
+
+struct cache	*cache_new(long (*now_ms)(void));
+void		 cache_set_limits(struct cache *, long ok_ttl_ms,
+		    long failed_ttl_ms, long temp_ttl_ms, size_t max_entries);
+enum cache_rc	 cache_get(struct cache *, const char *key, const char *domain,
+		    const struct cache_probe *, struct cache_answer **ans);
+void		 cache_prune(struct cache *,
+		    int (*keep)(const char *domain, const char *key, void *),
+		    void *arg);
+size_t		 cache_count(struct cache *);
+/* Number of probes started so far (first probes and refreshes). */
+unsigned long	 cache_probes(struct cache *);
+/* Wait until no probe thread runs (tests; cache_free does it too). */
+void		 cache_drain(struct cache *);
+void		 cache_free(struct cache *);
+
+struct cache_answer *cache_answer_new(enum cache_kind, int action,
+		    const char *code, const char *xcode, const char *text,
+		    const char *logline, const char *hdr);
+struct cache_answer *cache_answer_ref(struct cache_answer *);
+void		 cache_answer_unref(struct cache_answer *);
+
+#endif

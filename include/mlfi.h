@@ -1,0 +1,57 @@
+/*
+ * mlfi.h - the milter's libmilter side: callbacks (mlfi.c) and the state
+ * they dispatch to (mlfi_state.c).
+ *
+ * mlfi_desc() is the struct smfiDesc to pass to smfi_register().
+ *
+ * mlfi_start(g) installs the first generation (taking the caller's
+ * reference) and creates the verdict cache with its limits;
+ * mlfi_reload(path) loads a new generation: on success the cache takes the
+ * new limits, cached verdicts whose key the new configuration no longer
+ * produces are dropped, and the new generation becomes current (messages in
+ * flight keep theirs); on failure the error is logged and the old one
+ * stays. Returns 0 or -1. mlfi_stop() waits for probe threads and frees
+ * the cache and the current generation.
+ *
+ * The rest is the per-connection state used by mlfi.c:
+ * mlfi_msg_begin() starts a message (takes the current generation),
+ * mlfi_rcpt() judges one recipient and fills the reply to give,
+ * mlfi_hdr_value() returns the folded header value (free it; NULL when no
+ * domain was probed) and its name, mlfi_msg_end() frees the message's
+ * state, mlfi_conn_free() the connection's.
+ */
+#ifndef TV_MLFI_H
+#define TV_MLFI_H
+
+#include <libmilter/mfapi.h>
+#include "gen.h"
+
+#define MLFI_TEXTLEN	981		/* libmilter: text <= 980 chars */
+
+struct mlfi_conn;
+
+struct mlfi_reply {
+	sfsistat	 rc;		/* CONTINUE, TEMPFAIL or REJECT */
+	char		 code[4];
+	char		 xcode[16];
+	char		 text[MLFI_TEXTLEN];	/* not yet %-escaped */
+};
+
+struct smfiDesc	*mlfi_desc(void);
+
+void		 mlfi_start(struct gen *);
+int		 mlfi_reload(const char *path);
+void		 mlfi_stop(void);
+
+struct mlfi_conn *mlfi_conn_new(void);
+void		 mlfi_conn_free(struct mlfi_conn *);
+void		 mlfi_msg_begin(struct mlfi_conn *);
+void		 mlfi_msg_end(struct mlfi_conn *);
+void		 mlfi_rcpt(struct mlfi_conn *, const char *rcpt_addr,
+		    const char *arg, const char *mailer, const char *qid,
+		    struct mlfi_reply *);
+char		*mlfi_hdr_value(struct mlfi_conn *, const char **name);
+/* '%' doubled, CR/LF and other controls made spaces, cut to 980 chars. */
+void		 mlfi_escape(const char *in, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,634 @@
+/*
+ * conf.c - the configuration file (SPEC section 8; API in conf.h).
+ *
+ * conf_load() feeds libinih through ini_parse_stream() with its own line
+ * reader, conf_reader(), because Debian's libinih silently splits a line
+ * longer than its buffer (INI_MAX_LINE 200) and parses the tail as a new
+ * line. The reader reads whole lines with getline() and, before libinih
+ * sees a line:
+ *   - rejects a line longer than the buffer libinih offers (num - 2 bytes
+ *     without the line end; 198 with Debian's build) and a NUL byte;
+ *   - strips "\n" / "\r\n";
+ *   - classifies the line exactly as libinih will (blank or comment,
+ *     continuation, [section], key = value), so the handler knows whether
+ *     a call continues the previous key (libinih passes the previous key's
+ *     name again, truncated to 49 bytes) or is a repeated key;
+ *   - checks section lines itself (libinih never reports an empty unknown
+ *     section and ignores text after ']') and key lines (libinih also
+ *     accepts "key: value"; we require '=').
+ * Continuation lines append to lists (route lists, skip_mailers) and are
+ * an error under any other key; their inline "; comment" is stripped here
+ * (libinih 55 strips it only on key lines).
+ * The handler, conf_handler(), sets [milter] [probe] [dns] [cache] keys
+ * from the table conf_keys[]; [destinations], [smtproutes], numbers and
+ * [dns] nameserver are in conf_route.c. Parsing stops at the first error; conf_load() returns -1
+ * and "FILE:LINE: message" for the error on the earliest line.
+ *
+ * Limits: a line holds at most 198 bytes (long route lists continue on
+ * indented lines); numbers are decimal digits only, within the ranges of
+ * conf_keys[]; see conf_int.h for list sizes.
+ *
+ * conf_free() frees a struct conf and everything it points to.
+ */
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "conf.h"
+#include "conf_int.h"
+#include "name.h"
+#include "xalloc.h"
+
+enum conf_kind {
+	K_UINT,		/* unsigned within [min, max] */
+	K_PATH,		/* string; empty: unset (NULL) */
+	K_USER,		/* word; empty: unset (NULL) */
+	K_SOCKET,	/* libmilter socket spec */
+	K_ONFAIL,	/* defer | reject */
+	K_HEADER,	/* header field name */
+	K_HELO,		/* host name or [address]; empty: gethostname() */
+	K_NAMESERVER,	/* empty | ADDR | ADDR:PORT | [IPv6]:PORT */
+	K_MAILERS	/* list, continues on indented lines */
+};
+
+struct conf_key {
+	enum conf_sect	 sect;
+	const char	*name;
+	enum conf_kind	 kind;
+	size_t		 off;
+	unsigned	 min, max;
+};
+
+#define OFF(f)	offsetof(struct conf, f)
+
+static const struct conf_key conf_keys[] = {
+	{ CONF_SECT_MILTER, "socket", K_SOCKET, OFF(socket), 0, 0 },
+	{ CONF_SECT_MILTER, "user", K_USER, OFF(user), 0, 0 },
+	{ CONF_SECT_MILTER, "pidfile", K_PATH, OFF(pidfile), 0, 0 },
+	{ CONF_SECT_MILTER, "on_fail", K_ONFAIL, 0, 0, 0 },
+	{ CONF_SECT_MILTER, "header", K_HEADER, OFF(header), 0, 0 },
+	{ CONF_SECT_MILTER, "skip_mailers", K_MAILERS, 0, 0, 0 },
+	{ CONF_SECT_PROBE, "port", K_UINT, OFF(probe_port), 1, 65535 },
+	{ CONF_SECT_PROBE, "helo", K_HELO, OFF(helo), 0, 0 },
+	{ CONF_SECT_PROBE, "timeout", K_UINT, OFF(probe_timeout), 1, 3600 },
+	{ CONF_SECT_PROBE, "ca_file", K_PATH, OFF(ca_file), 0, 0 },
+	{ CONF_SECT_PROBE, "ca_path", K_PATH, OFF(ca_path), 0, 0 },
+	{ CONF_SECT_PROBE, "crl_file", K_PATH, OFF(crl_file), 0, 0 },
+	{ CONF_SECT_PROBE, "crl_path", K_PATH, OFF(crl_path), 0, 0 },
+	{ CONF_SECT_DNS, "nameserver", K_NAMESERVER, 0, 0, 0 },
+	{ CONF_SECT_DNS, "timeout", K_UINT, OFF(dns_timeout), 1, 3600 },
+	{ CONF_SECT_CACHE, "verified_ttl", K_UINT, OFF(verified_ttl), 0, 604800 },
+	{ CONF_SECT_CACHE, "failed_ttl", K_UINT, OFF(failed_ttl), 0, 604800 },
+	{ CONF_SECT_CACHE, "tempfail_ttl", K_UINT, OFF(tempfail_ttl), 0, 604800 },
+	{ CONF_SECT_CACHE, "max_entries", K_UINT, OFF(max_entries), 1, 10000000 },
+};
+#define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static const char *const conf_sect_names[] = {
+	"", "milter", "probe", "dns", "cache", "destinations", "smtproutes"
+};
+#define CONF_NSECTS	(sizeof(conf_sect_names) / sizeof(conf_sect_names[0]))
+
+static const char *const conf_default_mailers[] = {
+	"local", "virtual", "lmtp", "error"
+};
+
+int
+conf_fail(struct conf_parse *p, int line, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->has_err && line >= p->err_line)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+	p->has_err = 1;
+	p->err_line = line;
+	return -1;
+}
+
+/* ---- the line reader ------------------------------------------------ */
+
+static int
+conf_section_line(struct conf_parse *p, const char *start)
+{
+	const char	*end, *q;
+	size_t		 len, i;
+
+	if ((end = strchr(start + 1, ']')) == NULL)
+		return conf_fail(p, p->lineno, "section header without ']'");
+	for (q = end + 1; isspace((unsigned char)*q); q++)
+		;
+	if (*q != '\0' && *q != ';')
+		return conf_fail(p, p->lineno,
+		    "unexpected text after ']' in section header");
+	len = (size_t)(end - start - 1);
+	for (i = 1; i < CONF_NSECTS; i++)
+		if (strlen(conf_sect_names[i]) == len &&
+		    strncmp(conf_sect_names[i], start + 1, len) == 0)
+			break;
+	if (i == CONF_NSECTS)
+		return conf_fail(p, p->lineno, "unknown section [%.*s]",
+		    (int)(len > 50 ? 50 : len), start + 1);
+	p->sect = (enum conf_sect)i;
+	p->have_prev = 0;
+	return 0;
+}
+
+/* Where libinih's find_chars_or_comment(start, "=:") stops. */
+static int
+conf_key_line(struct conf_parse *p, const char *start)
+{
+	const char	*q;
+	int		 was_space = 0;
+
+	for (q = start; *q != '\0' && *q != '=' && *q != ':' &&
+	    !(was_space && *q == ';'); q++)
+		was_space = isspace((unsigned char)*q);
+	if (*q == '=') {
+		p->have_prev = 1;
+		return 0;
+	}
+	if (*q == ':')
+		return conf_fail(p, p->lineno,
+		    "expected '=' after the key (write 'key = value')");
+	return conf_fail(p, p->lineno,
+	    "expected 'key = value' or '[section]'");
+}
+
+/* Classify p->line the way libinih's ini_parse_stream() will. */
+static int
+conf_classify(struct conf_parse *p)
+{
+	const char	*s = p->line, *start;
+
+	p->cont = 0;
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	for (start = s; isspace((unsigned char)*start); start++)
+		;
+	if (*start == '\0' || *start == ';' || *start == '#')
+		return 0;
+	if (p->have_prev && start > p->line) {
+		p->cont = 1;
+		return 0;
+	}
+	conf_route_close(p);	/* a new key or section ends a list */
+	if (p->has_err)
+		return -1;
+	if (*start == '[')
+		return conf_section_line(p, start);
+	return conf_key_line(p, start);
+}
+
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse	*p = stream;
+	ssize_t			 n;
+	size_t			 len;
+
+	if (p->has_err)
+		return NULL;
+	errno = 0;
+	if ((n = getline(&p->line, &p->linecap, p->fp)) == -1) {
+		if (ferror(p->fp))
+			(void)conf_fail(p, p->lineno + 1, "read error: %s",
+			    strerror(errno));
+		else
+			conf_route_close(p);
+		return NULL;
+	}
+	p->lineno++;
+	len = (size_t)n;
+	if (memchr(p->line, '\0', len) != NULL) {
+		(void)conf_fail(p, p->lineno, "NUL byte in line");
+		return NULL;
+	}
+	if (len > 0 && p->line[len - 1] == '\n')
+		len--;
+	if (len > 0 && p->line[len - 1] == '\r')
+		len--;
+	p->line[len] = '\0';
+	if (num < 3 || len > (size_t)num - 2) {
+		(void)conf_fail(p, p->lineno, "line longer than %d bytes "
+		    "(continue long lists on indented lines)", num - 2);
+		return NULL;
+	}
+	if (conf_classify(p) == -1)
+		return NULL;
+	memcpy(str, p->line, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+}
+
+/* ---- values ---------------------------------------------------------- */
+
+/* Checks every value: no control bytes, no '#' comment after a value. */
+static int
+conf_check_value(struct conf_parse *p, const char *v)
+{
+	const char	*q;
+
+	for (q = v; *q != '\0'; q++) {
+		if ((unsigned char)*q < 0x20 && *q != '\t')
+			return conf_fail(p, p->lineno,
+			    "control character in value");
+		if (*q == 0x7f)
+			return conf_fail(p, p->lineno,
+			    "control character in value");
+		if (*q == '#' && (q == v || isspace((unsigned char)q[-1])))
+			return conf_fail(p, p->lineno, "'#' after a value: "
+			    "only ';' starts a comment after a value");
+	}
+	return 0;
+}
+
+static int
+conf_has_space(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
+/* "unix:PATH", "local:PATH", "inet:PORT[@HOST]", "inet6:PORT[@HOST]". */
+static int
+conf_check_socket(struct conf_parse *p, const char *v)
+{
+	static const char *const pfx[] = { "unix:", "local:", "inet:",
+	    "inet6:" };
+	char		 port[16];
+	size_t		 i, n;
+	unsigned	 u;
+
+	if (*v == '\0' || conf_has_space(v))
+		return conf_fail(p, p->lineno,
+		    "socket: expected unix:PATH or inet:PORT@HOST");
+	for (i = 0; i < 4; i++)
+		if (strncmp(v, pfx[i], strlen(pfx[i])) == 0 &&
+		    v[strlen(pfx[i])] != '\0')
+			break;
+	if (i == 4)
+		return conf_fail(p, p->lineno, "socket: '%.100s': expected "
+		    "unix:PATH, local:PATH, inet:PORT@HOST or "
+		    "inet6:PORT@HOST", v);
+	if (i < 2)
+		return 0;
+	v += strlen(pfx[i]);
+	n = strcspn(v, "@");
+	if (n >= sizeof(port) || (v[n] == '@' && v[n + 1] == '\0'))
+		return conf_fail(p, p->lineno, "socket: bad inet port or host");
+	memcpy(port, v, n);
+	port[n] = '\0';
+	return conf_parse_uint(p, "socket port", port, 1, 65535, &u);
+}
+
+static int
+conf_check_header(struct conf_parse *p, const char *v)
+{
+	const char	*q;
+
+	if (*v == '\0' || strlen(v) > 76)
+		return conf_fail(p, p->lineno,
+		    "header: a header field name of 1-76 bytes is required");
+	for (q = v; *q != '\0'; q++)
+		if ((unsigned char)*q <= 32 || (unsigned char)*q >= 127 ||
+		    *q == ':')
+			return conf_fail(p, p->lineno, "header: '%.80s' is not "
+			    "a header field name", v);
+	return 0;
+}
+
+static int
+conf_check_helo(struct conf_parse *p, const char *v)
+{
+	char	buf[64];
+	size_t	len = strlen(v);
+
+	if (len > 2 && v[0] == '[' && v[len - 1] == ']' &&
+	    len - 2 < sizeof(buf)) {
+		memcpy(buf, v + 1, len - 2);
+		buf[len - 2] = '\0';
+		if (name_is_ip_literal(buf))
+			return 0;
+	}
+	if (name_is_hostname(v, len))
+		return 0;
+	return conf_fail(p, p->lineno,
+	    "helo: '%.100s' is not a host name or [address]", v);
+}
+
+/* Appends the names in v (separated by commas and/or white space). */
+static int
+conf_mailers_add(struct conf_parse *p, const char *v)
+{
+	struct conf	*c = p->c;
+	size_t		 n, i;
+
+	while (*v != '\0') {
+		v += strspn(v, ", \t");
+		if ((n = strcspn(v, ", \t")) == 0)
+			break;
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)v[i]) && v[i] != '-' &&
+			    v[i] != '_' && v[i] != '.')
+				return conf_fail(p, p->lineno, "skip_mailers: "
+				    "'%.*s' is not a mailer name",
+				    (int)(n > 40 ? 40 : n), v);
+		if (c->n_skip_mailers >= CONF_MAX_MAILERS)
+			return conf_fail(p, p->lineno, "skip_mailers: more "
+			    "than %d names", CONF_MAX_MAILERS);
+		c->skip_mailers = xreallocarray(c->skip_mailers,
+		    c->n_skip_mailers + 1, sizeof(char *));
+		c->skip_mailers[c->n_skip_mailers++] = xstrndup(v, n);
+		v += n;
+	}
+	return 0;
+}
+
+static void
+conf_mailers_clear(struct conf *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->n_skip_mailers; i++)
+		free(c->skip_mailers[i]);
+	free(c->skip_mailers);
+	c->skip_mailers = NULL;
+	c->n_skip_mailers = 0;
+}
+
+/* A string field: NULL when v is empty, else a copy. */
+static void
+conf_set_str(struct conf *c, size_t off, const char *v)
+{
+	char	**f = (char **)(void *)((char *)c + off);
+
+	free(*f);
+	*f = *v == '\0' ? NULL : xstrdup(v);
+}
+
+static int
+conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	struct conf	*c = p->c;
+
+	switch (k->kind) {
+	case K_UINT:
+		return conf_parse_uint(p, k->name, v, k->min, k->max,
+		    (unsigned *)(void *)((char *)c + k->off));
+	case K_USER:
+		if (conf_has_space(v))
+			return conf_fail(p, p->lineno,
+			    "user: '%.60s' is not a user name", v);
+		break;
+	case K_PATH:
+		break;
+	case K_SOCKET:
+		if (conf_check_socket(p, v) == -1)
+			return -1;
+		break;
+	case K_HEADER:
+		if (conf_check_header(p, v) == -1)
+			return -1;
+		break;
+	case K_HELO:
+		if (*v != '\0' && conf_check_helo(p, v) == -1)
+			return -1;
+		break;
+	case K_ONFAIL:
+		if (strcasecmp(v, "defer") == 0)
+			c->on_fail = ON_FAIL_DEFER;
+		else if (strcasecmp(v, "reject") == 0)
+			c->on_fail = ON_FAIL_REJECT;
+		else
+			return conf_fail(p, p->lineno, "on_fail: '%.40s': "
+			    "expected defer or reject", v);
+		return 0;
+	case K_NAMESERVER:
+		return conf_nameserver(p, v);
+	case K_MAILERS:
+		conf_mailers_clear(c);
+		return conf_mailers_add(p, v);
+	}
+	conf_set_str(c, k->off, v);
+	return 0;
+}
+
+/* A key line in [milter], [probe], [dns] or [cache]. */
+static int
+conf_scalar(struct conf_parse *p, const char *name, const char *v)
+{
+	size_t	i;
+
+	for (i = 0; i < CONF_NKEYS; i++)
+		if (conf_keys[i].sect == p->sect &&
+		    strcmp(conf_keys[i].name, name) == 0)
+			break;
+	if (i == CONF_NKEYS)
+		return conf_fail(p, p->lineno, "unknown key '%.60s' in [%s]",
+		    name, conf_sect_names[p->sect]);
+	if (p->seen & (1UL << i))
+		return conf_fail(p, p->lineno, "duplicate key '%s' in [%s]",
+		    name, conf_sect_names[p->sect]);
+	p->seen |= 1UL << i;
+	p->prev = conf_keys[i].kind == K_MAILERS ? CONF_PREV_MAILERS :
+	    CONF_PREV_SCALAR;
+	(void)snprintf(p->prev_key, sizeof(p->prev_key), "%s", name);
+	p->prev_line = p->lineno;
+	return conf_set(p, &conf_keys[i], v);
+}
+
+/*
+ * An indented line: libinih calls us with the previous key's name (cut to
+ * 49 bytes, so p->prev_key is used instead). libinih 55 does not strip an
+ * inline "; comment" from a continuation line; we do, as on a key line.
+ */
+static int
+conf_continue(struct conf_parse *p, const char *val)
+{
+	char	*v = xstrdup(val);
+	size_t	 n;
+	int	 rv;
+
+	for (n = 0; v[n] != '\0'; n++)
+		if (v[n] == ';' && n > 0 && isspace((unsigned char)v[n - 1]))
+			break;
+	while (n > 0 && isspace((unsigned char)v[n - 1]))
+		n--;
+	v[n] = '\0';
+	switch (p->prev) {
+	case CONF_PREV_ROUTES:
+		rv = conf_route_more(p, v);
+		break;
+	case CONF_PREV_MAILERS:
+		rv = conf_mailers_add(p, v);
+		break;
+	case CONF_PREV_DEST:
+		rv = conf_fail(p, p->lineno, "indented line continues the "
+		    "setting of '%.100s', which takes one setting (remove the "
+		    "indentation)", p->prev_key);
+		break;
+	case CONF_PREV_SCALAR:
+		rv = conf_fail(p, p->lineno, "indented line continues the "
+		    "value of '%s', which takes one value (remove the "
+		    "indentation)", p->prev_key);
+		break;
+	default:
+		rv = conf_fail(p, p->lineno, "unexpected indented line");
+		break;
+	}
+	free(v);
+	return rv;
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct conf_parse	*p = user;
+	int			 rv = -1;
+
+	if (p->has_err || conf_check_value(p, value) == -1)
+		return 0;
+	if (p->cont)
+		rv = conf_continue(p, value);
+	else if (p->sect == CONF_SECT_NONE)
+		rv = conf_fail(p, p->lineno,
+		    "'%.60s' is outside of any [section]", name);
+	else if (*name == '\0')
+		rv = conf_fail(p, p->lineno, "empty key name");
+	else if (p->sect == CONF_SECT_DEST)
+		rv = conf_route_dest(p, name, value);
+	else if (p->sect == CONF_SECT_ROUTES)
+		rv = conf_route_new(p, name, value);
+	else
+		rv = conf_scalar(p, name, value);
+	return rv == 0;
+}
+
+/* ---- load / free ------------------------------------------------------ */
+
+static struct conf *
+conf_new(const char *path)
+{
+	struct conf	*c = xcalloc(1, sizeof(*c));
+	size_t		 i, n = sizeof(conf_default_mailers) / sizeof(char *);
+
+	c->path = xstrdup(path);
+	c->socket = xstrdup("inet:8895@127.0.0.1");
+	c->header = xstrdup("X-TLS-Verify");
+	c->skip_mailers = xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++)
+		c->skip_mailers[i] = xstrdup(conf_default_mailers[i]);
+	c->n_skip_mailers = n;
+	c->on_fail = ON_FAIL_DEFER;
+	c->probe_port = 25;
+	c->probe_timeout = 20;
+	c->nameserver_port = 53;
+	c->dns_timeout = 5;
+	c->verified_ttl = 3600;
+	c->failed_ttl = 300;
+	c->tempfail_ttl = 60;
+	c->max_entries = 10000;
+	return c;
+}
+
+static void
+conf_default_helo(struct conf *c)
+{
+	char	host[NAME_BUFLEN];
+
+	if (c->helo != NULL)
+		return;
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		if (name_is_hostname(host, strlen(host))) {
+			c->helo = xstrdup(host);
+			return;
+		}
+	}
+	c->helo = xstrdup("localhost");
+}
+
+static int
+conf_open(struct conf_parse *p, const char *path)
+{
+	struct stat	st;
+
+	if ((p->fp = fopen(path, "r")) == NULL)
+		return conf_fail(p, 0, "cannot open: %s", strerror(errno));
+	if (fstat(fileno(p->fp), &st) == 0 && S_ISDIR(st.st_mode))
+		return conf_fail(p, 0, "cannot read: is a directory");
+	return 0;
+}
+
+int
+conf_load(const char *path, struct conf **out, char *err, size_t errlen)
+{
+	struct conf_parse	 p;
+	int			 r, rv = -1;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.c = conf_new(path);
+	if (conf_open(&p, path) == -1)
+		goto out;
+	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	conf_route_finish(&p);
+	if (r == -2)
+		(void)conf_fail(&p, p.lineno, "out of memory");
+	else if (r != 0)
+		(void)conf_fail(&p, r, "syntax error");
+	if (p.has_err)
+		goto out;
+	conf_default_helo(p.c);
+	*out = p.c;
+	p.c = NULL;
+	rv = 0;
+out:
+	if (rv == -1 && err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s:%d: %s", path, p.err_line,
+		    p.err);
+	conf_free(p.c);
+	if (p.fp != NULL)
+		fclose(p.fp);
+	free(p.line);
+	return rv;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->socket);
+	free(c->user);
+	free(c->pidfile);
+	free(c->header);
+	conf_mailers_clear(c);
+	free(c->helo);
+	free(c->ca_file);
+	free(c->ca_path);
+	free(c->crl_file);
+	free(c->crl_path);
+	conf_route_free(c);
+	free(c);
+}

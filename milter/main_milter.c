@@ -1,0 +1,343 @@
+/*
+ * main_milter.c - tlsverify-milter: the daemon (SPEC section 7).
+ *
+ *   tlsverify-milter [-c FILE] [-f] [-n] [-V]
+ *
+ * -c FILE configuration (default CONF_DEFAULT_PATH); -f stay in the
+ * foreground and log to stderr as well as syslog; -n check the
+ * configuration (conf_load + engine_new) and exit 0, or 78 after printing
+ * "FILE:LINE: message"; -n also warns when [probe] timeout is 30 s or more
+ * (Postfix's milter_command_timeout); -V print the version.
+ *
+ * Start-up order, and why:
+ *  1. load the configuration and build the engine (errors: exit 78);
+ *  2. ignore SIGPIPE; block SIGUSR1, SIGHUP, SIGTERM and SIGINT before any
+ *     thread exists, so every thread inherits the mask (libmilter waits for
+ *     HUP/TERM/INT in its own thread and stops gracefully; our reload
+ *     thread waits for USR1);
+ *  3. without -f: fork, setsid, chdir("/"); the parent waits on a pipe and
+ *     exits with the child's start-up status, so "started" means listening;
+ *  4. write the pid file while still root (its directory need not be
+ *     writable by the milter user; it is removed at exit when that is still
+ *     allowed, e.g. a directory owned by the milter user);
+ *  5. umask 007 (the MTA's group may connect to a unix socket), then as root
+ *     with [milter] user set: setgid, initgroups, setuid;
+ *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
+ *     unix socket) as the milter user, so libmilter can unlink it at exit;
+ *  7. start the reload thread, report success to the parent, smfi_main().
+ * The configuration file must be readable by the milter user for reloads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "conf.h"
+#include "gen.h"
+#include "log.h"
+#include "mlfi.h"
+
+#ifndef TV_VERSION
+#define TV_VERSION "unknown"
+#endif
+
+#define EX_OK_		0
+#define EX_USAGE_	64
+#define EX_SOFTWARE_	70
+#define EX_OSERR_	71
+#define EX_CONFIG_	78
+#define PROG		"tlsverify-milter"
+#define POSTFIX_MILTER_TIMEOUT	30
+
+static char		 main_conf_path[PATH_MAX];
+static volatile int	 main_stopping;
+static int		 main_ready_fd = -1;
+
+static void
+main_usage(void)
+{
+	fprintf(stderr, "usage: %s [-c FILE] [-f] [-n] [-V]\n", PROG);
+	exit(EX_USAGE_);
+}
+
+static void
+main_timeout_warning(const struct conf *c, int to_stderr)
+{
+	if (c->probe_timeout < POSTFIX_MILTER_TIMEOUT)
+		return;
+	if (to_stderr)
+		fprintf(stderr, "%s: warning: [probe] timeout = %u s is not "
+		    "below Postfix's milter_command_timeout (30 s by "
+		    "default): the MTA may give up before the verdict\n",
+		    c->path != NULL ? c->path : main_conf_path,
+		    c->probe_timeout);
+	else
+		log_warn("[probe] timeout = %u s is not below Postfix's "
+		    "milter_command_timeout (30 s by default)",
+		    c->probe_timeout);
+}
+
+/* -n: check and exit. */
+static int
+main_check(const char *path)
+{
+	struct gen	*g;
+	char		 err[1024];
+
+	if ((g = gen_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return EX_CONFIG_;
+	}
+	main_timeout_warning(g->conf, 1);
+	printf("%s: configuration OK\n", path);
+	gen_unref(g);
+	return EX_OK_;
+}
+
+static void
+main_signals(void)
+{
+	sigset_t	set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Fork into the background; the parent exits with the child's status. */
+static void
+main_daemonise(void)
+{
+	int		p[2];
+	pid_t		pid;
+	unsigned char	st = EX_SOFTWARE_;
+
+	if (pipe(p) != 0 || (pid = fork()) < 0) {
+		perror(PROG ": fork");
+		exit(EX_OSERR_);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &st, 1) != 1)
+			st = EX_SOFTWARE_;
+		_exit(st);
+	}
+	close(p[0]);
+	main_ready_fd = p[1];
+	if (setsid() < 0 || chdir("/") != 0) {
+		perror(PROG ": setsid/chdir");
+		exit(EX_OSERR_);
+	}
+}
+
+/* Tell the waiting parent (if any) how start-up went. */
+static void
+main_ready(unsigned char status)
+{
+	int	fd;
+
+	if (main_ready_fd < 0)
+		return;
+	if (write(main_ready_fd, &status, 1) != 1)
+		log_warn("cannot report start-up status: %s",
+		    strerror(errno));
+	close(main_ready_fd);
+	main_ready_fd = -1;
+	if (status == 0 && (fd = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static int
+main_pidfile(const char *path)
+{
+	FILE	*f;
+	int	 rv = -1;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((f = fopen(path, "w")) == NULL) {
+		log_err("pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fprintf(f, "%ld\n", (long)getpid()) > 0)
+		rv = 0;
+	if (fclose(f) != 0)
+		rv = -1;
+	if (rv != 0)
+		log_err("pid file %s: cannot write", path);
+	return rv;
+}
+
+static int
+main_drop(const char *user)
+{
+	struct passwd	*pw;
+
+	if (user == NULL || *user == '\0')
+		return 0;
+	if (geteuid() != 0) {
+		log_warn("[milter] user = %s ignored: not started as root",
+		    user);
+		return 0;
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		log_err("[milter] user %s: no such user", user);
+		return -1;
+	}
+	if (setgid(pw->pw_gid) != 0 || initgroups(user, pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_err("cannot become user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_err("privileges could be regained after dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+main_socket(const struct conf *c)
+{
+	const char	*sock = c->socket != NULL ? c->socket :
+			    "inet:8895@127.0.0.1";
+
+	if (smfi_setconn((char *)sock) != MI_SUCCESS ||
+	    smfi_register(*mlfi_desc()) != MI_SUCCESS) {
+		log_err("cannot set up libmilter for socket %s", sock);
+		return -1;
+	}
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		log_err("cannot open milter socket %s", sock);
+		return -1;
+	}
+	log_info("listening on %s", sock);
+	return 0;
+}
+
+static void *
+main_reload_thread(void *arg)
+{
+	sigset_t	set;
+	int		sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (main_stopping)
+			break;
+		log_info("SIGUSR1: reloading %s", main_conf_path);
+		(void)mlfi_reload(main_conf_path);
+	}
+	return NULL;
+}
+
+/* Steps 4-6 of the start-up; 0 or an exit status. */
+static int
+main_setup(struct gen *g)
+{
+	if (main_pidfile(g->conf->pidfile) != 0)
+		return EX_OSERR_;
+	umask(007);
+	if (main_drop(g->conf->user) != 0)
+		return EX_OSERR_;
+	if (main_socket(g->conf) != 0)
+		return EX_OSERR_;
+	return 0;
+}
+
+static int
+main_run(int foreground)
+{
+	struct gen	*g;
+	pthread_t	 rt;
+	char		 err[1024], *pidfile = NULL;
+	int		 rv;
+
+	if ((g = gen_load(main_conf_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		log_err("%s", err);
+		return EX_CONFIG_;
+	}
+	main_timeout_warning(g->conf, 0);
+	main_signals();
+	if (!foreground)
+		main_daemonise();
+	if ((rv = main_setup(g)) != 0) {
+		main_ready((unsigned char)rv);
+		gen_unref(g);
+		return rv;
+	}
+	if (g->conf->pidfile != NULL)
+		pidfile = strdup(g->conf->pidfile);
+	mlfi_start(g);
+	if ((rv = pthread_create(&rt, NULL, main_reload_thread, NULL)) != 0) {
+		log_err("cannot start the reload thread: %s", strerror(rv));
+		main_ready(EX_OSERR_);
+		return EX_OSERR_;
+	}
+	log_info("started, version %s, configuration %s", TV_VERSION,
+	    main_conf_path);
+	main_ready(0);
+	rv = smfi_main() == MI_SUCCESS ? EX_OK_ : EX_SOFTWARE_;
+	log_info("stopping");
+	main_stopping = 1;
+	pthread_kill(rt, SIGUSR1);
+	pthread_join(rt, NULL);
+	mlfi_stop();
+	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
+		log_debug("pid file %s not removed: %s", pidfile,
+		    strerror(errno));
+	free(pidfile);
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*path = CONF_DEFAULT_PATH;
+	int		 ch, foreground = 0, check = 0;
+
+	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = 1; break;
+		case 'n': check = 1; break;
+		case 'V':
+			printf("%s %s\n", PROG, TV_VERSION);
+			return EX_OK_;
+		default: main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+	log_open(PROG, !check, foreground || check);
+	if (check)
+		return main_check(path);
+	/* reloads happen after chdir("/"): keep an absolute path */
+	if (realpath(path, main_conf_path) == NULL)
+		(void)snprintf(main_conf_path, sizeof(main_conf_path), "%s",
+		    path);
+	return main_run(foreground);
+}

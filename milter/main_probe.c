@@ -1,0 +1,104 @@
+/*
+ * main_probe.c - tlsverify-probe: run the engine for one domain and explain
+ * every step (SPEC 9).
+ *
+ *   tlsverify-probe [-c FILE] [-s SETTING] [--json] DOMAIN
+ *
+ * Exit status (sysexits): 0 the setting is satisfied (accept or tag);
+ * 1 it is not, for a permanent reason; 75 (EX_TEMPFAIL) temporary failure
+ * under a required setting; 64 (EX_USAGE) usage error; 78 (EX_CONFIG)
+ * configuration error (including trust anchors that cannot be read).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "report.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tlsverify-probe [-c FILE] [-s SETTING] "
+	    "[--json] DOMAIN\n"
+	    "settings: none preferred required preferred-verify "
+	    "required-verify required-verify-hosted\n");
+	exit(EX_USAGE);
+}
+
+static int
+probe_exit(const struct verdict *v)
+{
+	if (v->action == ACTION_ACCEPT || v->action == ACTION_TAG)
+		return 0;
+	return v->temporary ? EX_TEMPFAIL : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = CONF_DEFAULT_PATH;
+	enum tls_setting setting;
+	int		 c, json = 0, forced = -1, rc;
+	struct conf	*conf = NULL;
+	struct engine	*e;
+	struct verdict	*v;
+	char		 err[512];
+
+	log_open("tlsverify-probe", 0, 1);
+	while ((c = getopt_long(argc, argv, "c:s:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 's':
+			if (conf_setting_parse(optarg, &setting) != 0) {
+				fprintf(stderr, "tlsverify-probe: unknown "
+				    "setting: %s\n", optarg);
+				usage();
+			}
+			forced = (int)setting;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'V':
+			printf("tlsverify-probe %s\n", TV_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (conf_load(path, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tlsverify-probe: %s\n", err);
+		return EX_CONFIG;
+	}
+	if ((e = engine_new(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "tlsverify-probe: %s: %s\n", path, err);
+		conf_free(conf);
+		return EX_CONFIG;
+	}
+	v = engine_probe(e, argv[optind], forced, json ? 0 : ENGINE_TRACE);
+	if (json)
+		report_json(stdout, v);
+	else
+		report_text(stdout, v);
+	rc = probe_exit(v);
+	verdict_free(v);
+	engine_free(e);
+	conf_free(conf);
+	return rc;
+}

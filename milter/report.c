@@ -1,0 +1,135 @@
+/*
+ * report.c - how a verdict is shown (see report.h): tlsverify-probe's
+ * step-by-step explanation, its JSON object (SPEC 9), and the milter's
+ * one log line per verdict.
+ *
+ * JSON keys are those of SPEC 9, always present (null where they do not
+ * apply), plus "result", "temporary", "code", "xcode", "text", "reason" at
+ * the top and "stage", "temporary", "via" per attempt. Strings are escaped
+ * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
+ * of the input domain, every other string is ASCII by construction).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+static void
+report_jstr(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void
+report_jkey(FILE *f, const char *key, const char *val, int comma)
+{
+	fprintf(f, "%s\"%s\": ", comma ? ", " : "", key);
+	report_jstr(f, val);
+}
+
+static void
+report_jbool(FILE *f, const char *key, int probed, int val)
+{
+	fprintf(f, ", \"%s\": %s", key, !probed ? "null" : val ? "true" :
+	    "false");
+}
+
+static void
+report_jmatch(FILE *f, const struct attempt *a)
+{
+	const struct ident_cmp *m;
+
+	fputs(", \"matched\": ", f);
+	if (a == NULL || !a->ident_checked || !a->id.matched) {
+		fputs("null", f);
+		return;
+	}
+	m = &a->id.match;
+	fputc('{', f);
+	report_jkey(f, "presented", m->presented, 0);
+	report_jkey(f, "type", ident_type_str(m->type), 1);
+	report_jkey(f, "reference", m->reference, 1);
+	report_jkey(f, "source", ident_source_str(m->source), 1);
+	fputc('}', f);
+}
+
+static void
+report_jattempt(FILE *f, const struct attempt *a, int comma)
+{
+	fputs(comma ? ", {" : "{", f);
+	report_jkey(f, "host", a->host, 0);
+	report_jkey(f, "ip", a->ip[0] ? a->ip : NULL, 1);
+	fprintf(f, ", \"port\": %u", a->port);
+	report_jkey(f, "via", target_via_str(a->via), 1);
+	report_jbool(f, "tls", 1, a->tls);
+	report_jkey(f, "certificate", a->cert_checked ? a->cert.reason :
+	    NULL, 1);
+	report_jbool(f, "verified", 1, a->verified);
+	report_jkey(f, "stage", smtp_stage_str(a->stage), 1);
+	report_jbool(f, "temporary", 1, a->temporary);
+	report_jkey(f, "reason", a->reason, 1);
+	fputc('}', f);
+}
+
+void
+report_json(FILE *f, const struct verdict *v)
+{
+	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
+	int	probed = v->outcome != OUTCOME_NOT_PROBED;
+	size_t	i;
+
+	fputc('{', f);
+	report_jkey(f, "domain", v->domain, 0);
+	report_jkey(f, "setting", conf_setting_name(v->setting), 1);
+	report_jbool(f, "tls", probed, b != NULL && b->tls);
+	report_jkey(f, "certificate", b && b->cert_checked ? b->cert.reason :
+	    NULL, 1);
+	report_jbool(f, "verified", probed, b != NULL && b->verified);
+	report_jkey(f, "action", verdict_action_str(v->action), 1);
+	report_jkey(f, "host", b ? b->host : NULL, 1);
+	report_jkey(f, "ip", b && b->ip[0] ? b->ip : NULL, 1);
+	if (b)
+		fprintf(f, ", \"port\": %u", b->port);
+	else
+		fputs(", \"port\": null", f);
+	report_jmatch(f, b);
+	fputs(", \"attempts\": [", f);
+	for (i = 0; i < v->n_attempts; i++)
+		report_jattempt(f, &v->attempts[i], i > 0);
+	fputc(']', f);
+	report_jkey(f, "result", v->result, 1);
+	report_jbool(f, "temporary", 1, v->temporary);
+	report_jkey(f, "code", v->code[0] ? v->code : NULL, 1);
+	report_jkey(f, "xcode", v->xcode[0] ? v->xcode : NULL, 1);
+	report_jkey(f, "text", v->text[0] ? v->text : NULL, 1);
+	report_jkey(f, "reason", v->reason[0] ? v->reason : NULL, 1);
+	fputs("}\n", f);
+}
+
+void
+report_logline(const struct verdict *v, char *buf, size_t len)
+{
+	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
+
+	(void)snprintf(buf, len, "domain=%s setting=%s result=%s action=%s "
+	    "host=%s ip=%s%s%s%s%s reason=\"%.200s\" ms=%ld", v->domain,
+	    conf_setting_name(v->setting), v->result,
+	    verdict_action_str(v->action), b ? b->host : "-",
+	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
+	    v->xcode[0] ? " xcode=" : "", v->xcode, v->reason, v->elapsed_ms);
+}
