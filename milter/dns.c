@@ -205,16 +205,16 @@ dns_map_herrno(struct dns_ctx *ctx, int herr, int err)
 }
 
 /*
- * Ask one question. DNS_OK with a parsed message that has at least one
- * answer record (maybe of another type: the caller filters).
+ * Ask one question. DNS_OK with the answer in ctx->buf[0..*len); the
+ * caller parses it with dns_parse_answer().
  */
 static enum dns_status
-dns_query(struct dns_ctx *ctx, const char *name, int type,
-    struct dns_ans *ans)
+dns_query(struct dns_ctx *ctx, const char *name, int type, size_t *len)
 {
 	long	secs = ctx->timeout;
-	int	len;
+	int	n;
 
+	*len = 0;
 	if (!name_is_hostname(name, strlen(name))) {
 		dns_seterr(ctx, "invalid name in query");
 		return DNS_INVALID;
@@ -229,18 +229,10 @@ dns_query(struct dns_ctx *ctx, const char *name, int type,
 	ctx->res->retrans = secs < 1 ? 1 : (int)secs;
 	ctx->res->retry = 1;
 	errno = 0;
-	len = res_nquery(ctx->res, name, ns_c_in, type, ctx->buf, DNS_ANSLEN);
-	if (len < 0)
+	n = res_nquery(ctx->res, name, ns_c_in, type, ctx->buf, DNS_ANSLEN);
+	if (n < 0)
 		return dns_map_herrno(ctx, ctx->res->res_h_errno, errno);
-	if (len > DNS_ANSLEN || ns_initparse(ctx->buf, len, &ans->msg) < 0) {
-		dns_seterr(ctx, "malformed answer");
-		return DNS_INVALID;
-	}
-	ans->count = ns_msg_count(ans->msg, ns_s_an);
-	if (ans->count <= 0) {
-		dns_seterr(ctx, "no record of that type");
-		return DNS_NODATA;
-	}
+	*len = (size_t)n;
 	return DNS_OK;
 }
 
@@ -381,43 +373,190 @@ dns_mx_trace(struct dns_ctx *ctx, const char *domain, struct dns_mx *mx,
 	trace_add(ctx->trace, "MX %s: %s", domain, line);
 }
 
+/* MX answer into out: sorted hosts, or a null MX, or NODATA. */
+static enum dns_status
+dns_mx_answer(struct dns_ctx *ctx, struct dns_ans *ans,
+    struct dns_answer *out)
+{
+	enum dns_status	st;
+
+	out->mx = xcalloc(DNS_MAXRR, sizeof(*out->mx));
+	st = dns_mx_parse(ctx, ans, out->mx, &out->n, &out->nroot);
+	if (st != DNS_OK)
+		return st;
+	if (out->n == 0 && out->nroot == 0) {
+		dns_seterr(ctx, "no record of that type");
+		return DNS_NODATA;
+	}
+	if (out->n == 0)
+		out->null_mx = 1;
+	dns_mx_sort(out->mx, out->n);
+	return DNS_OK;
+}
+
+/* A or AAAA records into out (family from type). */
+static enum dns_status
+dns_addrs_answer(struct dns_ctx *ctx, struct dns_ans *ans, int type,
+    struct dns_answer *out)
+{
+	ns_rr		 rr;
+	int		 i, r, family = type == ns_t_aaaa ? AF_INET6 : AF_INET;
+	size_t		 want = type == ns_t_aaaa ? 16 : 4, k = 0;
+	struct ipaddr	*a;
+
+	a = out->addrs = xcalloc(DNS_MAXRR, sizeof(*a));
+	for (i = 0; i < ans->count && k < DNS_MAXRR; i++) {
+		if ((r = dns_get_rr(ans, i, type, &rr)) == 0)
+			continue;
+		if (r < 0 || ns_rr_rdlen(rr) != want) {
+			dns_seterr(ctx, "malformed address record");
+			return DNS_INVALID;
+		}
+		a[k].family = family;
+		memcpy(family == AF_INET6 ? (void *)&a[k].u.v6 :
+		    (void *)&a[k].u.v4, ns_rr_rdata(rr), want);
+		out->n = ++k;
+	}
+	if (k == 0) {
+		dns_seterr(ctx, "no record of that type");
+		return DNS_NODATA;
+	}
+	return DNS_OK;
+}
+
+/* Collect the valid PTR names; invalid ones are traced and skipped. */
+static enum dns_status
+dns_ptr_answer(struct dns_ctx *ctx, struct dns_ans *ans, const char *q,
+    struct dns_answer *out)
+{
+	ns_rr			 rr;
+	const unsigned char	*rd;
+	char			 name[NS_MAXDNAME];
+	int			 i, r, bad = 0;
+
+	out->names = xcalloc(DNS_MAXRR, sizeof(*out->names));
+	for (i = 0; i < ans->count && out->n < DNS_MAXRR; i++) {
+		if ((r = dns_get_rr(ans, i, ns_t_ptr, &rr)) == 0)
+			continue;
+		if (r < 0) {
+			dns_seterr(ctx, "malformed PTR record");
+			return DNS_INVALID;
+		}
+		rd = ns_rr_rdata(rr);
+		r = dns_get_name(&ans->msg, rd, rd + ns_rr_rdlen(rr), name,
+		    sizeof(name));
+		if (r == -1) {
+			dns_seterr(ctx, "malformed PTR name");
+			return DNS_INVALID;
+		}
+		if (r == -2 || name[0] == '\0') {
+			trace_add(ctx->trace, "PTR %s: ignored a name that is "
+			    "not a host name", q);
+			bad++;
+			continue;
+		}
+		out->names[out->n++] = xstrdup(name);
+	}
+	if (out->n == 0 && bad > 0) {
+		dns_seterr(ctx, "no valid host name in PTR answer");
+		return DNS_INVALID;
+	}
+	if (out->n == 0) {
+		dns_seterr(ctx, "no record of that type");
+		return DNS_NODATA;
+	}
+	return DNS_OK;
+}
+
+/* Entry point for the fuzzer and tests as well (see dns.h). */
+enum dns_status
+dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
+    int type, const char *what, struct dns_answer *out)
+{
+	struct dns_ans	ans;
+	enum dns_status	st;
+
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	if (len > DNS_ANSLEN || ns_initparse(msg, (int)len, &ans.msg) < 0) {
+		dns_seterr(ctx, "malformed answer");
+		return DNS_INVALID;
+	}
+	ans.count = ns_msg_count(ans.msg, ns_s_an);
+	if (ans.count <= 0) {
+		dns_seterr(ctx, "no record of that type");
+		return DNS_NODATA;
+	}
+	switch (type) {
+	case ns_t_mx:
+		st = dns_mx_answer(ctx, &ans, out);
+		break;
+	case ns_t_a:
+	case ns_t_aaaa:
+		st = dns_addrs_answer(ctx, &ans, type, out);
+		break;
+	case ns_t_ptr:
+		st = dns_ptr_answer(ctx, &ans, what, out);
+		break;
+	default:
+		dns_seterr(ctx, "record type not supported");
+		st = DNS_INVALID;
+	}
+	if (st != DNS_OK)
+		dns_answer_free(out);
+	return st;
+}
+
+void
+dns_answer_free(struct dns_answer *a)
+{
+	if (a == NULL)
+		return;
+	free(a->mx);
+	free(a->addrs);
+	dns_names_free(a->names, a->n);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Query and parse: the common part of every lookup. */
+static enum dns_status
+dns_lookup(struct dns_ctx *ctx, const char *name, int type,
+    const char *what, struct dns_answer *out)
+{
+	enum dns_status	st;
+	size_t		len;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = dns_query(ctx, name, type, &len)) != DNS_OK)
+		return st;
+	return dns_parse_answer(ctx, ctx->buf, len, type, what, out);
+}
+
 enum dns_status
 dns_mx(struct dns_ctx *ctx, const char *domain, struct dns_mx **out,
     size_t *n, int *null_mx)
 {
-	struct dns_ans	 ans;
-	struct dns_mx	*mx = NULL;
-	size_t		 nmx = 0, nroot = 0;
-	enum dns_status	 st;
+	struct dns_answer	ans;
+	enum dns_status		st;
 
 	*out = NULL;
 	*n = 0;
 	*null_mx = 0;
-	st = dns_query(ctx, domain, ns_t_mx, &ans);
-	if (st == DNS_OK) {
-		mx = xcalloc(DNS_MAXRR, sizeof(*mx));
-		st = dns_mx_parse(ctx, &ans, mx, &nmx, &nroot);
-	}
-	if (st == DNS_OK && nmx == 0 && nroot == 0) {
-		dns_seterr(ctx, "no record of that type");
-		st = DNS_NODATA;
-	}
+	st = dns_lookup(ctx, domain, ns_t_mx, domain, &ans);
 	if (st != DNS_OK) {
-		free(mx);
 		dns_trace_fail(ctx, "MX", domain, st);
 		return st;
 	}
-	if (nmx == 0) {
-		free(mx);
+	if (ans.null_mx) {
+		dns_answer_free(&ans);
 		*null_mx = 1;
 		trace_add(ctx->trace, "MX %s: null MX (0 .): the domain "
 		    "accepts no mail", domain);
 		return DNS_OK;
 	}
-	dns_mx_sort(mx, nmx);
-	dns_mx_trace(ctx, domain, mx, nmx, nroot);
-	*out = mx;
-	*n = nmx;
+	dns_mx_trace(ctx, domain, ans.mx, ans.n, ans.nroot);
+	*out = ans.mx;
+	*n = ans.n;
 	return DNS_OK;
 }
 
@@ -426,38 +565,17 @@ static enum dns_status
 dns_addrs_run(struct dns_ctx *ctx, const char *name, int family,
     struct ipaddr **out, size_t *n)
 {
-	struct dns_ans	 ans;
-	struct ipaddr	*a = NULL;
-	ns_rr		 rr;
-	int		 i, r, type = family == AF_INET6 ? ns_t_aaaa : ns_t_a;
-	size_t		 want = family == AF_INET6 ? 16 : 4, k = 0;
-	enum dns_status	 st;
+	struct dns_answer	ans;
+	enum dns_status		st;
 
 	*out = NULL;
 	*n = 0;
-	if ((st = dns_query(ctx, name, type, &ans)) != DNS_OK)
+	st = dns_lookup(ctx, name, family == AF_INET6 ? ns_t_aaaa : ns_t_a,
+	    name, &ans);
+	if (st != DNS_OK)
 		return st;
-	a = xcalloc(DNS_MAXRR, sizeof(*a));
-	for (i = 0; i < ans.count && k < DNS_MAXRR; i++) {
-		if ((r = dns_get_rr(&ans, i, type, &rr)) == 0)
-			continue;
-		if (r < 0 || ns_rr_rdlen(rr) != want) {
-			free(a);
-			dns_seterr(ctx, "malformed address record");
-			return DNS_INVALID;
-		}
-		a[k].family = family;
-		memcpy(family == AF_INET6 ? (void *)&a[k].u.v6 :
-		    (void *)&a[k].u.v4, ns_rr_rdata(rr), want);
-		k++;
-	}
-	if (k == 0) {
-		free(a);
-		dns_seterr(ctx, "no record of that type");
-		return DNS_NODATA;
-	}
-	*out = a;
-	*n = k;
+	*out = ans.addrs;
+	*n = ans.n;
 	return DNS_OK;
 }
 
@@ -519,80 +637,32 @@ dns_ptr_qname(const struct ipaddr *ip, char *q, size_t size)
 	(void)snprintf(p, size - (size_t)(p - q), "ip6.arpa");
 }
 
-/* Collect the valid PTR names; invalid ones are traced and skipped. */
-static enum dns_status
-dns_ptr_parse(struct dns_ctx *ctx, struct dns_ans *ans, const char *q,
-    char **names, size_t *n)
-{
-	ns_rr			 rr;
-	const unsigned char	*rd;
-	char			 name[NS_MAXDNAME];
-	int			 i, r, bad = 0;
-
-	for (i = 0; i < ans->count && *n < DNS_MAXRR; i++) {
-		if ((r = dns_get_rr(ans, i, ns_t_ptr, &rr)) == 0)
-			continue;
-		if (r < 0) {
-			dns_seterr(ctx, "malformed PTR record");
-			return DNS_INVALID;
-		}
-		rd = ns_rr_rdata(rr);
-		r = dns_get_name(&ans->msg, rd, rd + ns_rr_rdlen(rr), name,
-		    sizeof(name));
-		if (r == -1) {
-			dns_seterr(ctx, "malformed PTR name");
-			return DNS_INVALID;
-		}
-		if (r == -2 || name[0] == '\0') {
-			trace_add(ctx->trace, "PTR %s: ignored a name that is "
-			    "not a host name", q);
-			bad++;
-			continue;
-		}
-		names[(*n)++] = xstrdup(name);
-	}
-	if (*n == 0 && bad > 0) {
-		dns_seterr(ctx, "no valid host name in PTR answer");
-		return DNS_INVALID;
-	}
-	if (*n == 0) {
-		dns_seterr(ctx, "no record of that type");
-		return DNS_NODATA;
-	}
-	return DNS_OK;
-}
-
 enum dns_status
 dns_ptr(struct dns_ctx *ctx, const struct ipaddr *ip, char ***out,
     size_t *n)
 {
-	struct dns_ans	 ans;
-	char		 q[NAME_BUFLEN], ipt[INET6_ADDRSTRLEN];
-	char		 line[TRACE_LINELEN], **names = NULL;
-	size_t		 i;
-	enum dns_status	 st;
+	struct dns_answer	 ans;
+	char			 q[NAME_BUFLEN], ipt[INET6_ADDRSTRLEN];
+	char			 line[TRACE_LINELEN];
+	size_t			 i;
+	enum dns_status		 st;
 
 	*out = NULL;
 	*n = 0;
 	dns_ptr_qname(ip, q, sizeof(q));
 	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)
 		(void)snprintf(ipt, sizeof(ipt), "?");
-	st = dns_query(ctx, q, ns_t_ptr, &ans);
-	if (st == DNS_OK) {
-		names = xcalloc(DNS_MAXRR, sizeof(*names));
-		st = dns_ptr_parse(ctx, &ans, ipt, names, n);
-	}
+	st = dns_lookup(ctx, q, ns_t_ptr, ipt, &ans);
 	if (st != DNS_OK) {
-		dns_names_free(names, *n);
-		*n = 0;
 		dns_trace_fail(ctx, "PTR", ipt, st);
 		return st;
 	}
 	line[0] = '\0';
-	for (i = 0; i < *n; i++)
-		dns_cat(line, sizeof(line), ", ", names[i]);
+	for (i = 0; i < ans.n; i++)
+		dns_cat(line, sizeof(line), ", ", ans.names[i]);
 	trace_add(ctx->trace, "PTR %s: %s", ipt, line);
-	*out = names;
+	*out = ans.names;
+	*n = ans.n;
 	return DNS_OK;
 }
 
@@ -629,6 +699,10 @@ dns_forward_confirm(struct dns_ctx *ctx, const char *name,
 	enum dns_status	 st;
 
 	*confirmed = 0;
+	if (ip->family != AF_INET && ip->family != AF_INET6) {
+		dns_seterr(ctx, "not an IPv4 or IPv6 address");
+		return DNS_INVALID;
+	}
 	st = dns_addrs_run(ctx, name, ip->family, &a, &n);
 	if (st != DNS_OK) {
 		dns_trace_fail(ctx, what, name, st);

@@ -4,7 +4,8 @@
  * one log line per verdict.
  *
  * JSON keys are those of SPEC 9, always present (null where they do not
- * apply), plus "result", "temporary", "code", "xcode", "text", "reason" at
+ * apply: tls, certificate and verified are null when no host was tried),
+ * plus "result", "temporary", "code", "xcode", "text", "reason" at
  * the top and "stage", "temporary", "via" per attempt. Strings are escaped
  * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
  * of the input domain, every other string is ASCII by construction).
@@ -90,7 +91,7 @@ void
 report_json(FILE *f, const struct verdict *v)
 {
 	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
-	int	probed = v->outcome != OUTCOME_NOT_PROBED;
+	int	probed = v->outcome != OUTCOME_NOT_PROBED && b != NULL;
 	size_t	i;
 
 	fputc('{', f);

@@ -165,29 +165,32 @@ def describe(exc):
     return "\n".join(lines) + where
 
 
-def reap_children(keep):
-    """Stop direct children not in keep (by PID) and reap zombies."""
-    import tvtest
+def direct_children():
+    """PIDs of run.py's live (non-zombie) direct children."""
     me = os.getpid()
-    killed = []
+    out = set()
     for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) in keep:
+        if not d.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-            ppid = int(st.rsplit(")", 1)[1].split()[1])
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and fields[0] != "Z":
+                out.add(int(d))
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me:
-            pid = int(d)
-            state = st.rsplit(")", 1)[1].split()[0]
-            if state != "Z":
-                killed.append(pid)
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+    return out
+
+
+def reap_children(keep):
+    """Stop direct children not in keep (by PID) and reap them."""
+    killed = []
+    for pid in direct_children() - set(keep):
+        killed.append(pid)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     deadline = time.monotonic() + 5
     for pid in killed:
         while True:
@@ -208,8 +211,9 @@ def reap_children(keep):
     return killed
 
 
-def after(ctx, keep_ctx):
-    """Run ctx's cleanups, then stop what it left running. Returns errors."""
+def after(ctx, keep_ctx, keep_pids=()):
+    """Run ctx's cleanups, then stop what it left running (except keep_ctx's
+    registered children and keep_pids). Returns errors."""
     import tvtest
     saved = sys.stdout
     sys.stdout = sys.stderr
@@ -222,9 +226,9 @@ def after(ctx, keep_ctx):
         signal.alarm(0)
         sys.stdout = saved
     leaked = tvtest.stop_owned_by(ctx)
-    keep = set()
+    keep = set(keep_pids)
     if keep_ctx is not None:
-        keep = {pid for pid, (p, owner, a) in tvtest._procs.items() if owner is keep_ctx}
+        keep |= {pid for pid, (p, owner, a) in tvtest._procs.items() if owner is keep_ctx}
     stray = reap_children(keep)
     for pid, args in leaked:
         sys.stderr.write("note: %s left pid %d running (%s): stopped\n"
@@ -287,6 +291,7 @@ def run_module(path, filters, build, res):
             if isinstance(e, KeyboardInterrupt):
                 raise
             setup_err = (describe(e), traceback.format_exc())
+    module_children = direct_children()     # started by setup_module
     for tname, fn in tests:
         full = "%s.%s" % (mname, tname)
         if setup_err:
@@ -300,7 +305,7 @@ def run_module(path, filters, build, res):
             if isinstance(e, KeyboardInterrupt):
                 raise
             err = (describe(e), traceback.format_exc())
-        cerrs = after(ctx, mctx)
+        cerrs = after(ctx, mctx, module_children)
         if err is None and cerrs:
             err = ("cleanup: " + "; ".join(cerrs), None)
         if err:

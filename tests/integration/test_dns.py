@@ -374,8 +374,10 @@ def test_hostile_answers(ctx):
     mx = lambda pref, name: rr(15, struct.pack("!H", pref) + wire(name))
     table = {
         "short.test": (0, [rr(15, b"\x00\x0a")], b""),          # MX rdlen 2
-        # the name runs past its RDATA (rdlen 4, the rest follows)
-        "over.test": (0, [rr(15, b"\x00\x0a\x03abc"[:4])], b"bc\x00"),
+        # the MX name runs past its RDATA: rdlen 4 holds pref + label
+        # "a", its ending zero is the next record's owner (the root)
+        "over.test": (0, [rr(15, b"\x00\x0a\x01a"),
+                          rr(1, b"\x7f\x00\x00\x02", name=b"\x00")], b""),
         "badname.test": (0, [mx(10, "bad name.test")], b""),
         "case.test": (0, [mx(20, "MX2.Case.TEST"), mx(10, "Mx1.case.test")], b""),
         "a5.test": (0, [rr(1, b"\x7f\x00\x00\x02\x00")], b""),
