@@ -10,17 +10,43 @@
  *   self-signed, incomplete chain), "revoked", "crl-unavailable" (no CRL for
  *   the issuer, or CRL expired: temporary), "bad-signature", "invalid"
  *   (anything else; detail has OpenSSL's text), "no-certificate".
+ *   "revocation-unknown" (cert_check_rev() only: revocation_required and
+ *   no source gave an answer: temporary).
  * Precedence when several apply: revoked > untrusted > expired >
- * not-yet-valid > bad-signature > crl-unavailable > invalid.
- * temporary = 1 only for "crl-unavailable" (a revocation source that
- * cannot be consulted is never a pass and never a permanent verdict).
+ * not-yet-valid > bad-signature > crl-unavailable = revocation-unknown >
+ * invalid.
+ * temporary = 1 only for "crl-unavailable" and "revocation-unknown" (a
+ * revocation source that cannot be consulted is never a pass and never a
+ * permanent verdict).
  * It also fills printable subject, issuer and validity dates for the report.
+ *
+ * cert_check() checks revocation as the SSL_CTX's verify parameters say
+ * (tlsctx.c sets X509_V_FLAG_CRL_CHECK there when crl_file/crl_path are
+ * set and [probe] revocation is crl, any or unset): the store's CRLs only,
+ * and a missing or expired CRL is "crl-unavailable".
+ *
+ * cert_check_rev() is what the engine uses: revocation as configured
+ * (conf->revocation, revocation_required, http_timeout, max_crl_size;
+ * see revoke.h). The chain is verified first without revocation; only a
+ * chain without any error is checked for revocation (so no URL of an
+ * untrusted certificate is ever fetched). revoked: reason "revoked". No
+ * answer: with revocation_required "revocation-unknown" (temporary),
+ * without it the certificate stays valid and revocation says "unknown".
+ * With conf->revocation REVOCATION_AUTO (a struct conf not made by
+ * conf_load()) or a NULL opts it is cert_check().
+ *
+ * revocation is "good", "revoked", "unknown" or "not-checked" (mode none,
+ * or the chain already failed), revocation_source "crl", "ocsp",
+ * "ocsp-stapled" or NULL; revocation_detail says what was consulted.
  */
 #ifndef TV_CERT_H
 #define TV_CERT_H
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include "conf.h"
+#include "deadline.h"
+#include "trace.h"
 
 struct cert_result {
 	int		valid;
@@ -32,9 +58,23 @@ struct cert_result {
 	char		issuer[256];
 	char		not_before[32];	/* "2026-11-29 16:14:06Z" */
 	char		not_after[32];
+	const char	*revocation;		/* static string, see above */
+	const char	*revocation_source;	/* static string or NULL */
+	char		revocation_detail[256];
+};
+
+/* What cert_check_rev() needs besides the chain. */
+struct cert_revopts {
+	const struct conf	*conf;
+	const struct deadline	*dl;		/* the probe's deadline */
+	const unsigned char	*staple;	/* stapled OCSP response (DER) */
+	size_t			 staple_len;
+	struct trace		*trace;		/* may be NULL */
 };
 
 void	cert_check(SSL_CTX *, X509 *leaf, STACK_OF(X509) *chain,
 	    struct cert_result *out);
+void	cert_check_rev(SSL_CTX *, X509 *leaf, STACK_OF(X509) *chain,
+	    const struct cert_revopts *, struct cert_result *out);
 
 #endif

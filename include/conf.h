@@ -36,6 +36,16 @@ enum tls_setting {
 	TLS_SETTING_COUNT
 };
 
+/* [probe] revocation: which revocation sources count (SPEC 3). */
+enum revocation {
+	REVOCATION_AUTO = 0,	/* not set: conf_load() makes it CRL when
+				   crl_file or crl_path is set, else NONE */
+	REVOCATION_NONE,
+	REVOCATION_CRL,		/* crl_file/crl_path + the leaf's CDP URLs */
+	REVOCATION_OCSP,	/* stapled response, else the AIA responder */
+	REVOCATION_ANY		/* OCSP first, then CRL */
+};
+
 enum on_fail {
 	ON_FAIL_DEFER = 0,
 	ON_FAIL_REJECT
@@ -94,6 +104,14 @@ struct conf {
 	char		*ca_path;	/* default NULL */
 	char		*crl_file;	/* default NULL */
 	char		*crl_path;	/* default NULL */
+	enum revocation	 revocation;	/* default: see enum revocation */
+	int		 revocation_required; /* yes/no; default no, but yes
+					   when revocation is not set and
+					   crl_file/crl_path are */
+	unsigned	 http_timeout;	/* seconds per CRL/OCSP fetch, default 5 */
+	unsigned	 max_crl_size;	/* bytes of one fetched CRL, default
+					   10485760 (0 in a struct not made by
+					   conf_load(): the default) */
 
 	/* [dns] */
 	int		 has_nameserver;
@@ -120,6 +138,10 @@ struct conf {
 
 int		 conf_load(const char *path, struct conf **out,
 		    char *err, size_t errlen);
+/* conf_load() on buf[0..len) (may hold NULs, need not end in a NUL), named
+ * name in messages; the same parser (for the fuzzer and tests). */
+int		 conf_load_mem(const char *buf, size_t len, const char *name,
+		    struct conf **out, char *err, size_t errlen);
 void		 conf_free(struct conf *);
 
 /* Exact domain, then closest ".parent", then "default", then none.

@@ -87,4 +87,29 @@ void		 dns_names_free(char **, size_t);
 enum dns_status	 dns_forward_confirm(struct dns_ctx *, const char *name,
 		    const struct ipaddr *ip, int *confirmed);
 
+/*
+ * The answer parser every lookup above uses, exported for the fuzzer
+ * (fuzz/fuzz_dns.c) and for tests. msg[0..len) is a whole DNS message as
+ * the server sent it (len <= 65536); type is ns_t_mx, ns_t_a, ns_t_aaaa
+ * or ns_t_ptr (another type: DNS_INVALID); what names the question in
+ * trace lines. It applies every limit stated above and returns DNS_OK
+ * (records in *out), DNS_NODATA or DNS_INVALID; the reason is in
+ * dns_last_error(). *out is zeroed first and holds allocations only on
+ * DNS_OK; dns_answer_free() frees them (harmless on a zeroed one).
+ */
+struct dns_answer {
+	int		 type;
+	struct dns_mx	*mx;		/* MX: sorted by preference */
+	struct ipaddr	*addrs;		/* A / AAAA */
+	char		**names;	/* PTR */
+	size_t		 n;		/* entries in the array of type */
+	int		 null_mx;	/* MX: a null MX (n is then 0) */
+	size_t		 nroot;		/* MX: "." targets seen */
+};
+
+enum dns_status	 dns_parse_answer(struct dns_ctx *, const unsigned char *msg,
+		    size_t len, int type, const char *what,
+		    struct dns_answer *out);
+void		 dns_answer_free(struct dns_answer *);
+
 #endif

@@ -23,7 +23,11 @@
  * refused or reset, EOF, a 4xx reply, banner not 220) or a permanent answer
  * (STARTTLS not offered, 5xx to STARTTLS, TLS handshake refused by an alert
  * or a protocol error). Returns 0 when TLS was negotiated, -1 otherwise.
- * smtp_result_free() frees the certificates (not the struct).
+ * The handshake asks for OCSP stapling (status_request); a stapled
+ * response of at most SMTP_MAXSTAPLE bytes is kept in ocsp/ocsp_len (DER,
+ * unverified: cert_check_rev() judges it).
+ * smtp_result_free() frees the certificates and the stapled response
+ * (not the struct).
  *
  * smtp_reply_line() is the pure reply parser used by the client (and by the
  * tests and fuzzers): feed it one line without CR LF; it returns 1 when the
@@ -43,6 +47,7 @@
 #define SMTP_MAXLINE	1000
 #define SMTP_MAXLINES	100
 #define SMTP_MAXREPLY	65536
+#define SMTP_MAXSTAPLE	65536
 
 enum probe_stage {
 	STAGE_DNS = 0,		/* the host's address could not be found */
@@ -79,6 +84,8 @@ struct smtp_result {
 	X509		*leaf;		/* owned */
 	STACK_OF(X509)	*chain;		/* owned: the peer chain as sent */
 	long		 verify_result;	/* SSL_get_verify_result() */
+	unsigned char	*ocsp;		/* owned: stapled OCSP response, or NULL */
+	size_t		 ocsp_len;
 };
 
 void	smtp_reply_init(struct smtp_reply *);

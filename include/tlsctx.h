@@ -3,8 +3,10 @@
  *
  * tlsctx_new() builds one SSL_CTX from the configuration: trust anchors
  * from [probe] ca_file and/or ca_path (when both are empty: the system
- * default paths), CRLs from crl_file and every file in crl_path (then
- * X509_V_FLAG_CRL_CHECK is set: the leaf's issuer must have a CRL), TLS 1.0
+ * default paths), CRLs from crl_file and every file in crl_path (then,
+ * unless [probe] revocation is none or ocsp, X509_V_FLAG_CRL_CHECK is set
+ * on the SSL_CTX's verify parameters: cert_check() wants a CRL for the
+ * leaf's issuer; cert_check_rev() follows [probe] revocation), TLS 1.0
  * or newer, SSL_VERIFY_NONE (Phase I is judged after the handshake, so that
  * a failing chain is still reported with its names). Returns NULL with a
  * reason in err when a file cannot be read. The SSL_CTX is read-only after

@@ -11,6 +11,13 @@
  * (SSL_get_verify_result() keeps only that one). The reason word follows
  * the precedence in cert.h.
  *
+ * cert_check_rev() verifies the same way without any CRL flag, and when
+ * that finds no error asks revoke_check() (revoke.h) with the verified
+ * chain; a revoked leaf is recorded as X509_V_ERR_CERT_REVOKED at depth 0
+ * and an unanswered one, under revocation_required, as
+ * X509_V_ERR_OCSP_CERT_UNKNOWN ("revocation-unknown"), so the precedence
+ * of cert.h applies unchanged.
+ *
  * out->subject and out->issuer are X509_NAME_print_ex() one-line forms,
  * printable ASCII (non-ASCII escaped by OpenSSL, anything else '?'), cut
  * to fit; the dates are "YYYY-MM-DD HH:MM:SSZ". Nothing is allocated in
@@ -28,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "revoke.h"
 
 #define CERT_MAXERR	32
 
@@ -45,12 +53,13 @@ enum cert_class {
 	CERT_NOT_YET_VALID,
 	CERT_BAD_SIGNATURE,
 	CERT_CRL_UNAVAILABLE,
+	CERT_REV_UNKNOWN,
 	CERT_INVALID
 };
 
 static const char *cert_words[] = {
 	"revoked", "untrusted", "expired", "not-yet-valid", "bad-signature",
-	"crl-unavailable", "invalid"
+	"crl-unavailable", "revocation-unknown", "invalid"
 };
 
 static enum cert_class
@@ -85,6 +94,8 @@ cert_classify(int err)
 	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
 	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
 		return CERT_CRL_UNAVAILABLE;
+	case X509_V_ERR_OCSP_CERT_UNKNOWN:
+		return CERT_REV_UNKNOWN;
 	default:
 		return CERT_INVALID;
 	}
@@ -142,10 +153,11 @@ cert_time(const ASN1_TIME *t, char *dst, size_t size)
 		(void)snprintf(dst, size, "?");
 }
 
-/* Run X509_verify_cert(), collecting every error into e. */
+/* Run X509_verify_cert() with flags, collecting every error into e;
+ * the built chain goes to *vchain when vchain is not NULL. */
 static int
 cert_verify(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
-    struct cert_errors *e)
+    unsigned long flags, struct cert_errors *e, STACK_OF(X509) **vchain)
 {
 	X509_STORE_CTX	*sctx;
 	int		 rc = -1;
@@ -158,7 +170,11 @@ cert_verify(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 	X509_STORE_CTX_set_app_data(sctx, e);
 	X509_STORE_CTX_set_verify_cb(sctx, cert_verify_cb);
 	(void)X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_SSL_SERVER);
+	if (flags != 0)
+		X509_STORE_CTX_set_flags(sctx, flags);
 	rc = X509_verify_cert(sctx);
+	if (vchain != NULL)
+		*vchain = X509_STORE_CTX_get1_chain(sctx);
 	if (rc != 1 && e->n == 0) {
 		e->err[0] = X509_STORE_CTX_get_error(sctx);
 		e->depth[0] = X509_STORE_CTX_get_error_depth(sctx);
@@ -187,26 +203,25 @@ cert_choose(const struct cert_errors *e, struct cert_result *out)
 		}
 	}
 	out->reason = cert_words[best];
-	out->temporary = best == CERT_CRL_UNAVAILABLE;
+	out->temporary = best == CERT_CRL_UNAVAILABLE ||
+	    best == CERT_REV_UNKNOWN;
 	out->x509_error = e->err[pick];
 	(void)snprintf(out->detail, sizeof(out->detail), "%s (error %d at "
 	    "depth %d)", X509_verify_cert_error_string(e->err[pick]),
 	    e->err[pick], e->depth[pick]);
 }
 
-void
-cert_check(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
-    struct cert_result *out)
+/* Names and dates; 0, or -1 when there is no certificate at all. */
+static int
+cert_start(X509 *leaf, struct cert_result *out)
 {
-	struct cert_errors	e;
-
 	memset(out, 0, sizeof(*out));
-	memset(&e, 0, sizeof(e));
+	out->revocation = "not-checked";
 	if (leaf == NULL) {
 		out->reason = "no-certificate";
 		(void)snprintf(out->detail, sizeof(out->detail),
 		    "the server sent no certificate");
-		return;
+		return -1;
 	}
 	cert_name(X509_get_subject_name(leaf), out->subject,
 	    sizeof(out->subject));
@@ -216,18 +231,133 @@ cert_check(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 	    sizeof(out->not_before));
 	cert_time(X509_get0_notAfter(leaf), out->not_after,
 	    sizeof(out->not_after));
-	if (cert_verify(ctx, leaf, chain, &e) != 0) {
+	return 0;
+}
+
+/* The reason from the recorded errors (none: valid). */
+static void
+cert_finish(const struct cert_errors *e, struct cert_result *out)
+{
+	char	tmp[sizeof(out->detail)];
+
+	if (e->n == 0) {
+		out->valid = 1;
+		out->reason = "valid";
+		(void)snprintf(out->detail, sizeof(out->detail), "ok");
+		return;
+	}
+	cert_choose(e, out);
+	if (out->x509_error == X509_V_ERR_OCSP_CERT_UNKNOWN ||
+	    (out->x509_error == X509_V_ERR_CERT_REVOKED &&
+	    out->revocation_detail[0] != '\0')) {
+		(void)snprintf(tmp, sizeof(tmp), "%s", out->revocation_detail);
+		(void)snprintf(out->detail, sizeof(out->detail), "%s%s",
+		    out->x509_error == X509_V_ERR_CERT_REVOKED ?
+		    "certificate revoked: " : "revocation status unknown: ",
+		    tmp);
+	}
+}
+
+/* What the CRL-only check of cert_check() said about revocation. */
+static void
+cert_crl_words(const struct cert_errors *e, struct cert_result *out)
+{
+	enum cert_class	c;
+	int		i, unknown = 0;
+
+	for (i = 0; i < e->n; i++) {
+		c = cert_classify(e->err[i]);
+		if (c == CERT_REVOKED) {
+			out->revocation = "revoked";
+			out->revocation_source = "crl";
+			return;
+		}
+		unknown |= c == CERT_CRL_UNAVAILABLE;
+	}
+	if (unknown)
+		out->revocation = "unknown";
+	else if (e->n == 0) {
+		out->revocation = "good";
+		out->revocation_source = "crl";
+	}
+}
+
+void
+cert_check(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
+    struct cert_result *out)
+{
+	struct cert_errors	e;
+	unsigned long		flags;
+
+	memset(&e, 0, sizeof(e));
+	if (cert_start(leaf, out) != 0)
+		return;
+	flags = X509_VERIFY_PARAM_get_flags(SSL_CTX_get0_param(ctx)) &
+	    (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	if (cert_verify(ctx, leaf, chain, flags, &e, NULL) != 0) {
 		out->reason = "invalid";
 		out->x509_error = X509_V_ERR_UNSPECIFIED;
 		(void)snprintf(out->detail, sizeof(out->detail),
 		    "certificate verification could not run");
 		return;
 	}
-	if (e.n == 0) {
-		out->valid = 1;
-		out->reason = "valid";
-		(void)snprintf(out->detail, sizeof(out->detail), "ok");
+	if (flags != 0)
+		cert_crl_words(&e, out);
+	cert_finish(&e, out);
+}
+
+/* Ask revoke_check() about a chain that verified; note its answer. */
+static void
+cert_revocation(SSL_CTX *ctx, STACK_OF(X509) *vchain, STACK_OF(X509) *chain,
+    const struct cert_revopts *ro, struct cert_errors *e,
+    struct cert_result *out)
+{
+	struct revoke_opts	o;
+	struct revoke_result	r;
+
+	memset(&o, 0, sizeof(o));
+	o.mode = ro->conf->revocation;
+	o.http_timeout = ro->conf->http_timeout;
+	o.max_crl_size = ro->conf->max_crl_size;
+	o.dl = ro->dl;
+	o.staple = ro->staple;
+	o.staple_len = ro->staple_len;
+	o.trace = ro->trace;
+	revoke_check(SSL_CTX_get_cert_store(ctx), vchain, chain, &o, &r);
+	out->revocation = revoke_status_str(r.status);
+	out->revocation_source = r.source;
+	(void)snprintf(out->revocation_detail,
+	    sizeof(out->revocation_detail), "%s", r.detail);
+	if (r.status == REVOKE_REVOKED)
+		e->err[e->n++] = X509_V_ERR_CERT_REVOKED;
+	else if (r.status == REVOKE_UNKNOWN && ro->conf->revocation_required)
+		e->err[e->n++] = X509_V_ERR_OCSP_CERT_UNKNOWN;
+}
+
+void
+cert_check_rev(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
+    const struct cert_revopts *ro, struct cert_result *out)
+{
+	struct cert_errors	 e;
+	STACK_OF(X509)		*vchain = NULL;
+
+	if (ro == NULL || ro->conf == NULL ||
+	    ro->conf->revocation == REVOCATION_AUTO) {
+		cert_check(ctx, leaf, chain, out);
 		return;
 	}
-	cert_choose(&e, out);
+	memset(&e, 0, sizeof(e));
+	if (cert_start(leaf, out) != 0)
+		return;
+	if (cert_verify(ctx, leaf, chain, 0, &e, &vchain) != 0) {
+		out->reason = "invalid";
+		out->x509_error = X509_V_ERR_UNSPECIFIED;
+		(void)snprintf(out->detail, sizeof(out->detail),
+		    "certificate verification could not run");
+	} else {
+		if (e.n == 0 && ro->conf->revocation != REVOCATION_NONE)
+			cert_revocation(ctx, vchain, chain, ro, &e, out);
+		cert_finish(&e, out);
+	}
+	sk_X509_pop_free(vchain, X509_free);
 }

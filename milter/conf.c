@@ -28,6 +28,9 @@
  * indented lines); numbers are decimal digits only, within the ranges of
  * conf_keys[]; see conf_int.h for list sizes.
  *
+ * conf_load_mem() parses a buffer the same way (fmemopen), for the
+ * fuzzer and tests.
+ *
  * conf_free() frees a struct conf and everything it points to.
  */
 #include <sys/stat.h>
@@ -37,6 +40,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +63,9 @@ enum conf_kind {
 	K_HEADER,	/* header field name */
 	K_HELO,		/* host name or [address]; empty: gethostname() */
 	K_NAMESERVER,	/* empty | ADDR | ADDR:PORT | [IPv6]:PORT */
-	K_MAILERS	/* list, continues on indented lines */
+	K_MAILERS,	/* list, continues on indented lines */
+	K_REVOCATION,	/* none | crl | ocsp | any */
+	K_BOOL		/* yes | no */
 };
 
 struct conf_key {
@@ -86,6 +92,12 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_PROBE, "ca_path", K_PATH, OFF(ca_path), 0, 0 },
 	{ CONF_SECT_PROBE, "crl_file", K_PATH, OFF(crl_file), 0, 0 },
 	{ CONF_SECT_PROBE, "crl_path", K_PATH, OFF(crl_path), 0, 0 },
+	{ CONF_SECT_PROBE, "revocation", K_REVOCATION, 0, 0, 0 },
+	{ CONF_SECT_PROBE, "revocation_required", K_BOOL,
+	    OFF(revocation_required), 0, 0 },
+	{ CONF_SECT_PROBE, "http_timeout", K_UINT, OFF(http_timeout), 1, 300 },
+	{ CONF_SECT_PROBE, "max_crl_size", K_UINT, OFF(max_crl_size), 1024,
+	    268435456 },
 	{ CONF_SECT_DNS, "nameserver", K_NAMESERVER, 0, 0, 0 },
 	{ CONF_SECT_DNS, "timeout", K_UINT, OFF(dns_timeout), 1, 3600 },
 	{ CONF_SECT_CACHE, "verified_ttl", K_UINT, OFF(verified_ttl), 0, 604800 },
@@ -373,6 +385,37 @@ conf_mailers_clear(struct conf *c)
 	c->n_skip_mailers = 0;
 }
 
+/* [probe] revocation = none | crl | ocsp | any */
+static int
+conf_set_revocation(struct conf_parse *p, const char *v)
+{
+	static const char *const words[] = { "none", "crl", "ocsp", "any" };
+	size_t	i;
+
+	for (i = 0; i < 4; i++)
+		if (strcasecmp(v, words[i]) == 0) {
+			p->c->revocation = (enum revocation)(REVOCATION_NONE + i);
+			return 0;
+		}
+	return conf_fail(p, p->lineno, "revocation: '%.40s': expected none, "
+	    "crl, ocsp or any", v);
+}
+
+static int
+conf_set_bool(struct conf_parse *p, const struct conf_key *k, const char *v)
+{
+	int	*f = (int *)(void *)((char *)p->c + k->off);
+
+	if (strcasecmp(v, "yes") == 0)
+		*f = 1;
+	else if (strcasecmp(v, "no") == 0)
+		*f = 0;
+	else
+		return conf_fail(p, p->lineno, "%s: '%.40s': expected yes or "
+		    "no", k->name, v);
+	return 0;
+}
+
 /* A string field: NULL when v is empty, else a copy. */
 static void
 conf_set_str(struct conf *c, size_t off, const char *v)
@@ -425,6 +468,10 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 	case K_MAILERS:
 		conf_mailers_clear(c);
 		return conf_mailers_add(p, v);
+	case K_REVOCATION:
+		return conf_set_revocation(p, v);
+	case K_BOOL:
+		return conf_set_bool(p, k, v);
 	}
 	conf_set_str(c, k->off, v);
 	return 0;
@@ -542,6 +589,9 @@ conf_new(const char *path)
 	c->probe_timeout = 20;
 	c->nameserver_port = 53;
 	c->dns_timeout = 5;
+	c->http_timeout = 5;
+	c->revocation_required = -1;	/* not set: see conf_load_stream() */
+	c->max_crl_size = 10485760;
 	c->verified_ttl = 3600;
 	c->failed_ttl = 300;
 	c->tempfail_ttl = 60;
@@ -566,6 +616,24 @@ conf_default_helo(struct conf *c)
 	c->helo = xstrdup("localhost");
 }
 
+/*
+ * revocation not set: "crl" when crl_file or crl_path is set (and then,
+ * unless revocation_required is set, required: a missing CRL defers, as
+ * CRL files always did), else "none". revocation_required otherwise
+ * defaults to no.
+ */
+static void
+conf_revocation_defaults(struct conf *c)
+{
+	int	files = c->crl_file != NULL || c->crl_path != NULL;
+
+	if (c->revocation_required < 0)
+		c->revocation_required = c->revocation == REVOCATION_AUTO &&
+		    files;
+	if (c->revocation == REVOCATION_AUTO)
+		c->revocation = files ? REVOCATION_CRL : REVOCATION_NONE;
+}
+
 static int
 conf_open(struct conf_parse *p, const char *path)
 {
@@ -578,39 +646,73 @@ conf_open(struct conf_parse *p, const char *path)
 	return 0;
 }
 
+/* Parse the stream p->fp (opened by the caller) named path. */
+static int
+conf_load_stream(struct conf_parse *p, const char *path, struct conf **out,
+    char *err, size_t errlen)
+{
+	int	r, rv = -1;
+
+	if (p->has_err)
+		goto out;
+	r = ini_parse_stream(conf_reader, p, conf_handler, p);
+	conf_route_finish(p);
+	if (r == -2)
+		(void)conf_fail(p, p->lineno, "out of memory");
+	else if (r != 0)
+		(void)conf_fail(p, r, "syntax error");
+	if (p->has_err)
+		goto out;
+	conf_default_helo(p->c);
+	conf_revocation_defaults(p->c);
+	*out = p->c;
+	p->c = NULL;
+	rv = 0;
+out:
+	if (rv == -1 && err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s:%d: %s", path, p->err_line,
+		    p->err);
+	conf_free(p->c);
+	if (p->fp != NULL)
+		fclose(p->fp);
+	free(p->line);
+	return rv;
+}
+
 int
 conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 {
 	struct conf_parse	 p;
-	int			 r, rv = -1;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.c = conf_new(path);
-	if (conf_open(&p, path) == -1)
-		goto out;
-	r = ini_parse_stream(conf_reader, &p, conf_handler, &p);
-	conf_route_finish(&p);
-	if (r == -2)
-		(void)conf_fail(&p, p.lineno, "out of memory");
-	else if (r != 0)
-		(void)conf_fail(&p, r, "syntax error");
-	if (p.has_err)
-		goto out;
-	conf_default_helo(p.c);
-	*out = p.c;
-	p.c = NULL;
-	rv = 0;
-out:
-	if (rv == -1 && err != NULL && errlen > 0)
-		(void)snprintf(err, errlen, "%s:%d: %s", path, p.err_line,
-		    p.err);
-	conf_free(p.c);
-	if (p.fp != NULL)
-		fclose(p.fp);
-	free(p.line);
-	return rv;
+	(void)conf_open(&p, path);	/* an error is kept in p */
+	return conf_load_stream(&p, path, out, err, errlen);
+}
+
+/*
+ * conf_load() on a buffer instead of a file (for the fuzzer,
+ * fuzz/fuzz_conf.c, and tests): the same parser, read through fmemopen().
+ */
+int
+conf_load_mem(const char *buf, size_t len, const char *name,
+    struct conf **out, char *err, size_t errlen)
+{
+	struct conf_parse	 p;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.path = name;
+	p.c = conf_new(name);
+	if (len == 0)
+		p.fp = fopen("/dev/null", "r");
+	else
+		p.fp = fmemopen((void *)(uintptr_t)buf, len, "r");
+	if (p.fp == NULL)
+		(void)conf_fail(&p, 0, "cannot open: %s", strerror(errno));
+	return conf_load_stream(&p, name, out, err, errlen);
 }
 
 void

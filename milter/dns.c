@@ -34,6 +34,10 @@
  * (canonically one record with preference 0) is a null MX. A "." target
  * mixed with real MX hosts is ignored (and traced).
  *
+ * The parsing is dns_parse_answer() (exported for the fuzzer
+ * fuzz/fuzz_dns.c): every lookup is dns_query() (res_nquery into the
+ * context's buffer) followed by it.
+ *
  * No static mutable state: each context carries its own error text.
  */
 #include <sys/types.h>

@@ -185,9 +185,11 @@ static void
 engine_judge(struct probe *p, const struct target *t,
     struct smtp_result *sr, struct attempt *a)
 {
+	struct cert_revopts ro = { p->e->conf, &p->dl, sr->ocsp, sr->ocsp_len,
+			    p->tr };
 	int	ref_temp;
 
-	cert_check(p->e->ssl, sr->leaf, sr->chain, &a->cert);
+	cert_check_rev(p->e->ssl, sr->leaf, sr->chain, &ro, &a->cert);
 	a->cert_checked = 1;
 	trace_add(p->tr, "certificate: %s%s%s (subject %s; issuer %s; "
 	    "valid %s to %s)", a->cert.reason, a->cert.valid ? "" : ": ",
@@ -337,12 +339,27 @@ engine_iterate(struct probe *p)
 	engine_no_success(v);
 }
 
+/* Only "hosted" through an IP route needs the MX names of a routed domain
+ * (SPEC 4.2 c); any other routed domain is never looked up in MX (SPEC 5). */
+static int
+engine_has_ip_route(const struct conf *conf, const char *domain)
+{
+	const struct route_list *rl = conf_lookup_routes(conf, domain);
+	size_t	i;
+
+	for (i = 0; rl != NULL && i < rl->n; i++)
+		if (rl->routes[i].is_ip)
+			return 1;
+	return 0;
+}
+
 /* The domain's own lookups: routes, MX, implicit MX, null MX. */
 static int
 engine_targets(struct probe *p)
 {
 	struct verdict	*v = p->v;
-	int		 want_mx = p->mode == IDENT_HOSTED;
+	int		 want_mx = p->mode == IDENT_HOSTED &&
+			    engine_has_ip_route(p->e->conf, v->domain);
 
 	if (target_build(p->dns, p->e->conf, v->domain, want_mx, &p->tl) != 0) {
 		v->outcome = p->tl.status == DNS_NOTFOUND ||

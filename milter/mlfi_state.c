@@ -278,18 +278,21 @@ mlfi_set(struct mlfi_reply *r, const char *code, const char *xcode,
 	va_end(ap);
 }
 
+static int
+mlfi_is_required(enum tls_setting s)
+{
+	return s == TLS_REQUIRED || s == TLS_REQUIRED_VERIFY ||
+	    s == TLS_REQUIRED_VERIFY_HOSTED;
+}
+
 /* The reply for a cached answer; internal error when it makes no sense. */
 static void
 mlfi_answer(const struct mlfi_parg *p, const char *domain,
     const struct cache_answer *a, struct mlfi_conn *mc,
     struct mlfi_reply *r)
 {
-	int	required = p->setting == TLS_REQUIRED ||
-		    p->setting == TLS_REQUIRED_VERIFY ||
-		    p->setting == TLS_REQUIRED_VERIFY_HOSTED;
-
 	if (a->action == ACTION_ACCEPT ||
-	    (a->action == ACTION_TAG && !required)) {
+	    (a->action == ACTION_TAG && !mlfi_is_required(p->setting))) {
 		r->rc = SMFIS_CONTINUE;
 		mlfi_add_hdr(mc, domain, a->hdr);
 		return;
@@ -338,13 +341,6 @@ mlfi_skip_mailer(const struct conf *c, const char *mailer)
 		if (strcasecmp(c->skip_mailers[i], mailer) == 0)
 			return 1;
 	return 0;
-}
-
-static int
-mlfi_is_required(enum tls_setting s)
-{
-	return s == TLS_REQUIRED || s == TLS_REQUIRED_VERIFY ||
-	    s == TLS_REQUIRED_VERIFY_HOSTED;
 }
 
 /* A domain that is no valid host name: only "default" can apply. */

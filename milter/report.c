@@ -100,6 +100,8 @@ report_json(FILE *f, const struct verdict *v)
 	report_jbool(f, "tls", probed, b != NULL && b->tls);
 	report_jkey(f, "certificate", b && b->cert_checked ? b->cert.reason :
 	    NULL, 1);
+	report_jkey(f, "revocation", b && b->cert_checked ?
+	    b->cert.revocation : NULL, 1);
 	report_jbool(f, "verified", probed, b != NULL && b->verified);
 	report_jkey(f, "action", verdict_action_str(v->action), 1);
 	report_jkey(f, "host", b ? b->host : NULL, 1);

@@ -37,6 +37,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +47,7 @@
 
 #include "smtp.h"
 #include "tlsctx.h"
+#include "xalloc.h"
 
 struct smtp_sess {
 	int			 fd;
@@ -81,6 +83,9 @@ smtp_result_free(struct smtp_result *res)
 	res->leaf = NULL;
 	sk_X509_pop_free(res->chain, X509_free);
 	res->chain = NULL;
+	free(res->ocsp);
+	res->ocsp = NULL;
+	res->ocsp_len = 0;
 }
 
 /* Record the failure of the current stage and add it to the trace. */
@@ -399,6 +404,8 @@ smtp_handshake(struct smtp_sess *s, SSL_CTX *ctx, const char *sni)
 	    (s->bio = tlsctx_bio_new(s->fd)) == NULL)
 		return smtp_fail(s, 1, "TLS: out of memory");
 	SSL_set_bio(s->ssl, s->bio, s->bio);
+	if (SSL_set_tlsext_status_type(s->ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
+		ERR_clear_error();	/* no stapling: not a failure */
 	if (smtp_sni_is_name(sni) &&
 	    SSL_set_tlsext_host_name(s->ssl, sni) != 1)
 		return smtp_fail(s, 0, "TLS: bad SNI name");
@@ -414,6 +421,29 @@ smtp_handshake(struct smtp_sess *s, SSL_CTX *ctx, const char *sni)
 			return smtp_fail(s, 1, "TLS handshake timed out");
 	}
 	return 0;
+}
+
+/* Keep a stapled OCSP response (bounded), and say whether there was one. */
+static void
+smtp_staple(struct smtp_sess *s)
+{
+	const unsigned char	*p = NULL;
+	long			 len;
+
+	len = SSL_get_tlsext_status_ocsp_resp(s->ssl, &p);
+	if (p == NULL || len <= 0) {
+		trace_add(s->trace, "TLS: no OCSP response stapled");
+		return;
+	}
+	if (len > SMTP_MAXSTAPLE) {
+		trace_add(s->trace, "TLS: stapled OCSP response of %ld bytes "
+		    "ignored (limit %d)", len, SMTP_MAXSTAPLE);
+		return;
+	}
+	s->res->ocsp = xmalloc((size_t)len);
+	memcpy(s->res->ocsp, p, (size_t)len);
+	s->res->ocsp_len = (size_t)len;
+	trace_add(s->trace, "TLS: OCSP response stapled (%ld bytes)", len);
 }
 
 static void
@@ -434,6 +464,7 @@ smtp_collect(struct smtp_sess *s)
 	res->chain = chain != NULL ? X509_chain_up_ref(chain) : NULL;
 	res->verify_result = SSL_get_verify_result(s->ssl);
 	trace_add(s->trace, "TLS: %s %s", res->tls_version, res->cipher);
+	smtp_staple(s);
 	trace_add(s->trace, "TLS: %d certificate(s) sent, OpenSSL verify "
 	    "result %ld (%s)", chain != NULL ? sk_X509_num(chain) : 0,
 	    res->verify_result,

@@ -14,9 +14,14 @@
  *    both are unset or empty. ca_path must be a readable directory.
  *  - CRLs: every CRL in crl_file (PEM, several allowed, or one DER), and
  *    every regular file in crl_path whose name does not start with '.'
- *    (each PEM or DER, each must hold a CRL). When any of the two is set,
- *    X509_V_FLAG_CRL_CHECK is set on the store: the leaf's issuer must have
- *    a current CRL, else Phase I says "crl-unavailable" (temporary).
+ *    (each PEM or DER, each must hold a CRL), loaded whatever [probe]
+ *    revocation says (a broken file is always an error). When any of the
+ *    two is set and revocation is crl, any or unset (REVOCATION_AUTO, a
+ *    struct conf not made by conf_load()), X509_V_FLAG_CRL_CHECK is set on
+ *    the SSL_CTX's verify parameters, not on the store: cert_check() and
+ *    the handshake's verify result check the leaf against them, while
+ *    cert_check_rev() (revoke.c) decides per [probe] revocation and
+ *    OCSP_basic_verify() on the store needs no CRL for a responder.
  *  - no session cache, no tickets: each probe is an independent session.
  * A file or directory that cannot be used gives NULL and a reason naming
  * it in err. The SSL_CTX is read-only afterwards; share it between threads.
@@ -196,8 +201,11 @@ tlsctx_load_crls(SSL_CTX *ctx, const struct conf *conf,
 			return -1;
 		any = 1;
 	}
-	if (any)
-		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	if (any && (conf->revocation == REVOCATION_AUTO ||
+	    conf->revocation == REVOCATION_CRL ||
+	    conf->revocation == REVOCATION_ANY))
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+		    X509_V_FLAG_CRL_CHECK);
 	return 0;
 }
 

@@ -124,10 +124,13 @@ def start_milter(ctx, name="milter.conf", dests=None, **over):
 
 def stop_milter(proc):
     """SIGTERM by PID; libmilter polls its listener every 5 s."""
-    if proc.poll() is None:
-        tvtest.stop(proc, grace=15)
+    rc = proc.poll()
+    if rc is None:
+        rc = tvtest.stop(proc, grace=15)
     if proc.log:
         tvtest.log_sanitizer_check(proc.log)
+    # a graceful stop exits 0 (a sanitizer's leak report would make it 86)
+    assert rc == 0, "milter exit status %r after SIGTERM" % rc
 
 
 def log_of(proc):
@@ -158,8 +161,8 @@ def counts():
 # a minimal MTA side of the milter protocol, to read reply texts
 
 class Milter:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    def __init__(self, port, host="127.0.0.1"):
+        self.s = socket.create_connection((host, port), timeout=30)
         # version 6, offer every action and step
         self.send(b"O", struct.pack("!III", 6, 0x1FF, 0x1FFFFF))
         cmd, data = self.recv()
@@ -203,8 +206,8 @@ class Milter:
             self.s.close()
 
 
-def reply_of(port, addr, mailer="smtp"):
-    m = Milter(port)
+def reply_of(port, addr, mailer="smtp", host="127.0.0.1"):
+    m = Milter(port, host)
     try:
         assert m.mail("<sender@relay.test>")[0] == b"c"
         cmd, data = m.rcpt(addr, mailer)
@@ -306,10 +309,11 @@ def test_reject_on_fail(ctx):
 
 
 def test_single_flight_20_sessions(ctx):
-    proc, conf, sock, mport = start_milter(ctx)
+    # the server waits 2 s before its banner; the sessions wait up to 5 s
+    proc, conf, sock, mport = start_milter(ctx, probe={"timeout": 5})
     before = W["srv"]["cold"].connections()
     env = {"MILTER_SOCK": sock, "RCPTS": "<u@cold.test>|smtp|continue",
-           "TIMEOUT": 30}
+           "TIMEOUT": "30"}
     procs = []
     for i in range(20):
         procs.append(subprocess.Popen(
@@ -317,7 +321,11 @@ def test_single_flight_20_sessions(ctx):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     bad = []
     for p in procs:
-        out, err = p.communicate(timeout=60)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()            # by its PID
+            out, err = p.communicate()
         if p.returncode != 0:
             bad.append(err[-500:])
     assert not bad, "%d of 20 sessions failed: %s" % (len(bad), bad[:3])
@@ -438,3 +446,66 @@ def test_many_sessions_stay_up(ctx):
         m.close()
     assert reply_of(mport, "<a@example.com>")[0] == "c"
     assert proc.poll() is None
+
+
+def test_privilege_drop(ctx):
+    """As root with [milter] user: the socket is made by that user with
+    umask 007, the pid file is written before the drop, both are removed
+    at exit (the run directory belongs to the milter user)."""
+    if os.geteuid() != 0:
+        print("skipped: not root")
+        return
+    import pwd
+    pw = pwd.getpwnam("nobody")
+    rundir = ctx.path("run")
+    os.makedirs(rundir)
+    os.chown(rundir, pw.pw_uid, pw.pw_gid)
+    path = os.path.join(rundir, "m.sock")
+    pidfile = os.path.join(rundir, "m.pid")
+    conf = tvtest.write_conf(ctx, name="drop.conf", **conf_sections(
+        0, milter={"socket": "local:" + path, "pidfile": pidfile,
+                   "user": "nobody"}))
+    os.chmod(conf, 0o644)
+    proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
+                      "-c", conf])
+    ctx.cleanup(stop_milter, proc)
+    tvtest.wait_for(lambda: os.path.exists(path) or proc.poll() is not None,
+                    timeout=15, what="unix socket")
+    assert proc.poll() is None, log_of(proc)
+    with open("/proc/%d/status" % proc.pid) as f:
+        status = f.read()
+    uids = [l.split()[1:] for l in status.splitlines()
+            if l.startswith(("Uid:", "Gid:"))]
+    assert uids == [[str(pw.pw_uid)] * 4, [str(pw.pw_gid)] * 4], uids
+    with open(pidfile) as f:
+        assert int(f.read()) == proc.pid
+    st = os.stat(path)
+    assert st.st_uid == pw.pw_uid and st.st_mode & 0o007 == 0, (
+        st.st_uid, oct(st.st_mode))
+    session(ctx, "unix:" + path, [("<a@example.com>", "smtp", "continue")],
+            header=HDR_EXAMPLE)
+    os.kill(proc.pid, signal.SIGUSR1)
+    tvtest.wait_for(lambda: "generation 2" in log_of(proc), timeout=10,
+                    what="reload as the milter user")
+    stop_milter(proc)
+    assert not os.path.exists(path), "socket left behind"
+    assert not os.path.exists(pidfile), "pid file left behind"
+
+
+def test_inet6_socket(ctx):
+    """miltertest cannot connect to inet6: the protocol client above does."""
+    if not socket.has_ipv6:
+        print("skipped: no IPv6")
+        return
+    mport = ctx.port()
+    conf = tvtest.write_conf(ctx, name="v6.conf", **conf_sections(
+        0, milter={"socket": "inet6:%d@::1" % mport}))
+    proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
+                      "-c", conf])
+    ctx.cleanup(stop_milter, proc)
+    tvtest.wait_for(lambda: "listening on" in log_of(proc) or
+                    proc.poll() is not None, timeout=15, what="listening")
+    assert proc.poll() is None, log_of(proc)
+    assert reply_of(mport, "<a@example.com>", host="::1")[0] == "c"
+    cmd, text = reply_of(mport, "<b@hosted.test>", host="::1")
+    assert cmd == "y" and text.startswith("450 4.7.5 "), (cmd, text)

@@ -259,10 +259,13 @@ def test_cli_text_seed_example_explains_every_step(ctx):
     for what, words in checks:
         if not lines_with(out, *words):
             problems.append("%s (a line with %r)" % (what, words))
+    fwd = [ln for ln in lines_with(out, "mx0a.emailhosted.not", IP1)
+           if "forward" in ln.lower() or "confirm" in ln.lower()]
+    if not fwd:
+        problems.append("the forward confirmation of the PTR name (a line "
+                        "with mx0a.emailhosted.not, %s and 'forward' or "
+                        "'confirm')" % IP1)
     low = out.lower()
-    if "forward" not in low and "confirm" not in low:
-        problems.append("the forward confirmation of the PTR name "
-                        "('forward' or 'confirm')")
     if "verified" not in low:
         problems.append("the verdict ('verified')")
     assert not problems, "text output lacks: %s\n---\n%s" % (
@@ -274,3 +277,11 @@ def test_cli_text_hosted_failure_names_both_hosts(ctx):
     assert rc == 1, (rc, out, err)
     for w in (MX1, MX2, IP1, IP2, "*.emailhosted.not"):
         assert w in out, "text output lacks %r\n---\n%s" % (w, out)
+
+
+def test_cli_text_under_none_says_not_probed(ctx):
+    before = conns()
+    rc, out, err = text_of(ctx, setting="none")
+    assert rc == 0, (rc, out, err)
+    assert "none" in out and "example.com" in out, out
+    assert conns() == before, "a connection was made under none"

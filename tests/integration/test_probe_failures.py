@@ -126,7 +126,8 @@ def setup_module(mctx):
     for mode, ip in MODES.items():
         servers[mode] = serve(mctx, ip, port, leaf, mode=mode)
     dns = tvtest.DNS(mctx)
-    dns.mx("ok.f.test", "mx.fhost.test", 10).a("mx.fhost.test", MODES["starttls"])
+    dns.mx("ok.f.test", "mx.fhost.test", 10)
+    dns.a("mx.fhost.test", MODES["starttls"])
     dns.servfail("sf.f.test")
     dport = dns.start()
     mctx.cleanup(dns.stop)
@@ -137,6 +138,8 @@ def setup_module(mctx):
     routes["downplain.f.test"] = "%s, %s" % (DOWN1, MODES["plain"])
     routes["silentok.f.test"] = "%s, %s" % (MODES["silent"],
                                             MODES["starttls"])
+    servers["silent2"] = serve(mctx, "127.0.8.13", port, leaf, mode="silent")
+    routes["twosilent.f.test"] = "%s, 127.0.8.13" % MODES["silent"]
     # furthest attempt: down < plain (connected) < TLS (wrong identity)
     bad = ca.issue(cn="other.invalid", sans=("other.invalid",))
     servers["badid"] = serve(mctx, "127.0.8.12", port, bad)
@@ -334,3 +337,10 @@ def test_top_attempt_is_the_furthest_permanent(ctx):
     expect(d, rc, 1, action="defer", temporary=False, ip="127.0.8.12",
            tls=True, certificate="valid", verified=False)
     assert (d.get("code"), d.get("xcode")) == ("450", "4.7.5"), dump(d)
+
+
+def test_two_silent_hosts_share_one_deadline(ctx):
+    # [probe] timeout is the whole probe's deadline, not one per host
+    rc, d = timed(ctx, W["conf"], "twosilent.f.test")
+    fail_closed(d, rc)
+    assert rc == 75, dump(d)

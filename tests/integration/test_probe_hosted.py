@@ -118,6 +118,8 @@ CERTS = {
     "127.0.3.13": ("unrelated.invalid", ("h1.test",)),
     "127.0.3.14": ("127.0.3.14", ("127.0.3.14", "IP:127.0.3.14")),
     "127.0.3.15": ("unrelated.invalid", ("mx2.hxhost.test",)),
+    "127.0.3.16": ("unrelated.invalid", ("mxb.hdhost.test",)),
+    "127.0.3.17": ("unrelated.invalid", ("mx.hsfhost.test",)),
 }
 
 
@@ -160,22 +162,34 @@ def setup_module(mctx):
     # presents h1.test. Only the MX name that led to the IP is a reference
     dns.mx("hx.test", "mx1.hxhost.test", 10).a("mx1.hxhost.test", "127.0.3.15")
     dns.mx("hx.test", "mx2.hxhost.test", 20).a("mx2.hxhost.test", "127.0.3.13")
+    # hd: two MX names with the same address; the certificate names the
+    # second one: one connection, the IP was found through both names
+    dns.mx("hd.test", "mxa.hdhost.test", 10).a("mxa.hdhost.test", "127.0.3.16")
+    dns.mx("hd.test", "mxb.hdhost.test", 20).a("mxb.hdhost.test", "127.0.3.16")
+    # hsf: IP route, but the domain's MX lookup fails (SERVFAIL): the MX
+    # names cannot be known
+    dns.servfail("hsf.test")
+    dns.servfail("hsf2.test")   # host-name route: MX names are not needed
     dport = dns.start()
     mctx.cleanup(dns.stop)
     bundle = tvtest.ca_bundle(mctx, ca)
     H = "required-verify-hosted"
-    dests = {d: H for d in ("h1.test", "h1n.test", "h2.test", "h2b.test", "h3.test",
+    dests = {d: H for d in ("h1.test", "h1n.test", "h2.test", "h2b.test",
+                            "h3.test",
                             "h4.test", "h5.test", "h6.test", "h7.test",
                             "h8.test", "h8n.test", "h9.test", "h10.test",
-                            "hip.test", "hx.test")}
+                            "hip.test", "hx.test", "hd.test",
+                            "hsf.test", "hsf2.test")}
     routes = {"h6.test": "route6.h6host.test",
               "h7.test": "route7.h7host.test",
               "h8.test": "127.0.3.9",
               "h8n.test": "127.0.3.12",
               "hip.test": "127.0.3.14",
+              "hsf.test": "127.0.3.17",
+              "hsf2.test": "route6.h6host.test",
               "h9.test": "ra.h9host.test, rb.h9host.test",
               "h10.test": "ra.h10host.test, rb.h10host.test"}
-    W.update(port=port, servers=servers,
+    W.update(port=port, servers=servers, dns=dns,
              conf=make_conf(mctx, dport, port, bundle, dests, routes=routes))
 
 
@@ -315,3 +329,64 @@ def test_hosted_only_the_mx_name_that_led_to_the_ip(ctx):
     assert got == [("mx1.hxhost.test", "127.0.3.15", False),
                    ("mx2.hxhost.test", "127.0.3.13", False)], dump(d)
     assert d["host"] == "mx1.hxhost.test", dump(d)
+
+
+def test_hosted_two_mx_names_same_ip_one_connection(ctx):
+    s = W["servers"]["127.0.3.16"]
+    before = nconn(s)
+    rc, d, _ = run(ctx, W["conf"], "hd.test")
+    expect(d, rc, 0, verified=True, action="accept", ip="127.0.3.16")
+    matched(d, "mxb.hdhost.test", "dNSName", "mxb.hdhost.test", "mx")
+    assert len(d["attempts"]) == 1, dump(d)
+    assert nconn(s) - before == 1, "connections: %d" % (nconn(s) - before)
+
+
+def test_hosted_ip_route_mx_lookup_servfail_is_temporary(ctx):
+    # the certificate names the domain's MX host, but the MX lookup failed
+    # temporarily: the host cannot be judged, so the verdict is temporary
+    # (SPEC 2), never a permanent identity failure
+    rc, d, _ = run(ctx, W["conf"], "hsf.test")
+    expect(d, rc, 75, action="defer", temporary=True, ip="127.0.3.17",
+           verified=False)
+    assert d.get("code") == "451", dump(d)
+
+
+def dns_queries():
+    try:
+        with open(W["dns"].log, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def routed_mx_lookup(ctx, setting):
+    start = len(dns_queries())
+    rc, d, _ = run(ctx, W["conf"], "h7.test", setting=setting)
+    tvtest.wait_for(
+        lambda: "query[A] route7.h7host.test" in dns_queries()[start:],
+        timeout=5, what="the route's A query in the DNS log")
+    assert [a["ip"] for a in d["attempts"]] == ["127.0.3.8"], dump(d)
+    return "query[MX] h7.test" in dns_queries()[start:]
+
+
+def test_routed_domain_never_looked_up_in_mx_verify(ctx):
+    # SPEC 5: a domain with (host-name) routes is never looked up in MX,
+    # though h7.test has MX records
+    assert not routed_mx_lookup(ctx, "required-verify"), \
+        "the routed domain h7.test was looked up in MX (required-verify)"
+
+
+def test_routed_domain_never_looked_up_in_mx_hosted(ctx):
+    # under "hosted" only an IP route needs the MX names (SPEC 4.2c);
+    # h7.test's only route is a host name
+    assert not routed_mx_lookup(ctx, "required-verify-hosted"), \
+        "the routed domain h7.test was looked up in MX (hosted, name route)"
+
+
+def test_hosted_name_route_unaffected_by_mx_servfail(ctx):
+    # the domain's own DNS fails, but its host-name route verifies by the
+    # route name: nothing temporary is involved (SPEC 5: routes replace MX)
+    rc, d, _ = run(ctx, W["conf"], "hsf2.test")
+    verified(d, rc, "route6.h6host.test", "127.0.3.7")
+    matched(d, "route6.h6host.test", "dNSName", "route6.h6host.test",
+            "route")

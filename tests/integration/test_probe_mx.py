@@ -128,6 +128,11 @@ def setup_module(mctx):
     dns.a("m4.m.test", A)                       # implicit MX
     dns.nullmx("m5.m.test")
     dns.a("mx-bad.m.test", "127.0.6.4")
+    dns.servfail("sfm.test")
+    dns.mx("m10.m.test", "mx-sf.sfm.test", 10)
+    dns.mx("m10.m.test", "mx-bad.m.test", 20)
+    dns.mx("m11.m.test", "mx-nx.m.test", 10)
+    dns.mx("m11.m.test", "mx-bad.m.test", 20)
     dns.mx("m9.m.test", "mx-bad.m.test", 10).mx("m9.m.test", "mx-a.m.test", 20)
     dns.mx("m6.m.test", "mx-nx.m.test", 10).mx("m6.m.test", "mx-b.m.test", 20)
     dns.mx("m7.m.test", "mx-dual.m.test", 10)
@@ -272,3 +277,20 @@ def test_mx_preferred_verify_goes_on_looking_for_a_verified_host(ctx):
     rc, d, _ = run(ctx, W["conf"], "m9.m.test", setting="preferred-verify")
     expect(d, rc, 0, verified=True, action="accept", ip=A)
     assert len(d["attempts"]) == 2, dump(d)
+
+
+def test_mx_host_address_servfail_plus_unverified_is_temporary(ctx):
+    # SPEC 2: permanent only when every host was judged; mx-sf's address
+    # lookup failed temporarily, mx-bad presents the wrong name
+    rc, d, _ = run(ctx, W["conf"], "m10.m.test")
+    expect(d, rc, 75, action="defer", temporary=True, verified=False)
+    assert d.get("code") == "451", dump(d)
+    assert [a["host"] for a in d["attempts"]] == [
+        "mx-sf.sfm.test", "mx-bad.m.test"], dump(d)
+
+
+def test_mx_host_without_address_plus_unverified_is_permanent(ctx):
+    # a host name that does not exist is a permanent "no address"
+    rc, d, _ = run(ctx, W["conf"], "m11.m.test")
+    not_verified(d, rc)
+    assert d["ip"] == "127.0.6.4", dump(d)

@@ -112,6 +112,7 @@ DOMS = {
     "inter.test": "127.0.5.8",
     "plain.test": "127.0.5.9",
     "nochain.test": "127.0.5.10",
+    "icaexp.test": "127.0.5.11",
 }
 
 
@@ -136,6 +137,10 @@ def setup_module(mctx):
     # the server sends the leaf only, without its intermediate
     leaves["nochain.test"] = tvtest.Leaf(nc.cert, nc.key, nc.cert, nc.serial,
                                          nc.cn, nc.sans, nc.ca)
+    old = ca.intermediate("tlsverify expired intermediate",
+                          not_before_days=-60, not_after_days=-1)
+    leaves["icaexp.test"] = old.issue(cn="icaexp.test", sans=("icaexp.test",),
+                                      not_before_days=-30)
     ca.revoke(leaves["rev.test"])
     crl = ca.crl()
     port = mctx.port()
@@ -153,6 +158,9 @@ def setup_module(mctx):
              conf=make_conf(mctx, dport, port, bundle, dests, routes=routes),
              conf_crl=make_conf(mctx, dport, port, bundle, dests,
                                 routes=routes, probe={"crl_file": crl}),
+             conf_othercrl=make_conf(mctx, dport, port, bundle, dests,
+                                     routes=routes,
+                                     probe={"crl_file": other.crl()}),
              conf_reject=make_conf(mctx, dport, port, bundle, dests,
                                    routes=routes,
                                    milter={"on_fail": "reject"}))
@@ -300,3 +308,17 @@ def test_none_makes_no_connection(ctx):
 
 def test_preferred_makes_no_connection(ctx):
     not_probed(ctx, "preferred")
+
+
+def test_phase1_expired_intermediate(ctx):
+    phase1_fail(ctx, "icaexp.test", "expired")
+
+
+def test_phase1_crl_missing_for_issuer_is_temporary(ctx):
+    # revocation checking is configured but no CRL covers the issuer: the
+    # revocation status cannot be known - temporary, never a pass (SPEC 3)
+    rc, d, _ = run(ctx, W["conf_othercrl"], "good.test")
+    expect(d, rc, 75, tls=True, verified=False, action="defer",
+           temporary=True)
+    assert d["certificate"] != "valid", dump(d)
+    assert d.get("code") == "451", dump(d)

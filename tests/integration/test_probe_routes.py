@@ -147,6 +147,8 @@ def setup_module(mctx):
         "portname.r.test": "rh6.rhost.test:%d/0" % port2,
         "nodns.r.test": "rh2.rhost.test",
         "v6.r.test": "[::1]:%d" % port2,
+        "ports.r.test": "127.0.4.6, 127.0.4.6:%d" % port2,
+        "v6prio.r.test": "[::1]:%d/1, 127.0.4.20/0" % port2,
         ".par.r.test": "127.0.4.2",
         ".r.test": "127.0.4.7",
     }
@@ -254,3 +256,22 @@ def test_routes_ipv6_route(ctx):
         return
     rc, d, _ = run(ctx, W["conf"], "v6.r.test")
     ok(d, rc, "::1", port=W["port2"])
+
+
+def test_routes_ipv6_route_with_priority_after_refused(ctx):
+    if not W["v6"]:
+        print("SKIP: ::1 is not usable on this machine")
+        return
+    rc, d, _ = run(ctx, W["conf"], "v6prio.r.test")
+    ok(d, rc, "::1", port=W["port2"])
+    assert [a["ip"] for a in d["attempts"]] == ["127.0.4.20", "::1"], dump(d)
+
+
+def test_routes_same_ip_two_ports_are_two_attempts(ctx):
+    # one attempt per distinct (address, port): 127.0.4.6 listens only on
+    # the route's own port
+    rc, d, _ = run(ctx, W["conf"], "ports.r.test")
+    ok(d, rc, "127.0.4.6", port=W["port2"])
+    got = [(a["ip"], a["port"]) for a in d["attempts"]]
+    assert got == [("127.0.4.6", W["port"]), ("127.0.4.6", W["port2"])], \
+        dump(d)

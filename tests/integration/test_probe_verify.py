@@ -145,6 +145,8 @@ CASES = {
                          "unrelated.invalid", ("v18.test.",), None, ()),
     "san_upper_case": ("v19.test", "mx.v19.test", "127.0.2.19",
                        "unrelated.invalid", ("V19.TEST",), None, ()),
+    "two_cns": ("v20.test", "mx.v20.test", "127.0.2.22",
+                ["other20.test", "v20.test"], (), None, ()),
     "cn_wildcard_domain": ("a.cw.test", "mx.cw.test", "127.0.2.21",
                            "*.cw.test", (), None, ()),
 }
@@ -376,3 +378,10 @@ def test_verify_ipv6_ptr_forward_confirmed_by_aaaa(ctx):
     expect(d, rc, 0, verified=True, action="accept", ip="::1",
            host="mx6.host.test")
     matched(d, "ptr6.host.test", "CN", "ptr6.host.test", "ptr")
+
+
+def test_verify_second_cn_matches_domain(ctx):
+    # every Common Name of the subject is a CN-ID
+    rc, d = probe_case(ctx, "two_cns")
+    expect(d, rc, 0, verified=True, action="accept")
+    matched(d, "v20.test", "CN", "v20.test", "domain")

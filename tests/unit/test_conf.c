@@ -76,6 +76,9 @@ test_full(void)
 	T_OK(c->ca_path == NULL, "empty ca_path with comment is unset");
 	T_OK(streq(c->crl_file, "/etc/tlsverify/crl.pem"), "crl_file");
 	T_OK(streq(c->crl_path, "/etc/tlsverify/crls"), "crl_path");
+	T_OK(c->revocation == REVOCATION_ANY && c->revocation_required == 0 &&
+	    c->http_timeout == 3 && c->max_crl_size == 2048,
+	    "revocation, revocation_required, http_timeout, max_crl_size");
 	T_OK(c->has_nameserver && c->nameserver.family == AF_INET &&
 	    streq(ipstr(&c->nameserver), "127.0.0.1") &&
 	    c->nameserver_port == 5353, "nameserver 127.0.0.1:5353");
@@ -111,6 +114,9 @@ test_defaults(void)
 		    c->helo);
 	T_OK(c->ca_file == NULL && c->ca_path == NULL && c->crl_file == NULL &&
 	    c->crl_path == NULL, "no CA/CRL paths (system default)");
+	T_OK(c->revocation == REVOCATION_NONE && c->revocation_required == 0 &&
+	    c->http_timeout == 5 && c->max_crl_size == 10485760,
+	    "revocation defaults: none, not required, 5 s, 10 MiB");
 	T_OK(!c->has_nameserver && c->nameserver_port == 53 &&
 	    c->dns_timeout == 5, "dns defaults");
 	T_OK(c->verified_ttl == 3600 && c->failed_ttl == 300 &&
@@ -279,6 +285,8 @@ test_sample(void)
 	T_OK(c->probe_port == 25 && c->probe_timeout == 20 &&
 	    c->ca_file == NULL, "sample [probe]");
 	T_OK(!c->has_nameserver, "sample [dns] uses the system resolver");
+	T_OK(c->revocation == REVOCATION_NONE && !c->revocation_required,
+	    "sample: no revocation checking");
 	T_OK(c->has_default && c->default_setting == TLS_PREFERRED &&
 	    c->n_dests == 0 && c->n_routes == 0, "sample tables");
 	conf_free(c);
@@ -467,6 +475,16 @@ static const struct tcase cases[] = {
 	    "'b.test': no routes given" },
 	{ "[smtproutes]\na.test = r1.test\n  [probe]\nport = 25\n", 3,
 	    "route '[probe]': not an IP address" },
+	{ "[probe]\nrevocation = sometimes\n", 2,
+	    "revocation: 'sometimes': expected none, crl, ocsp or any" },
+	{ "[probe]\nrevocation_required = maybe\n", 2,
+	    "revocation_required: 'maybe': expected yes or no" },
+	{ "[probe]\nhttp_timeout = 0\n", 2, "http_timeout: 0 is out of range" },
+	{ "[probe]\nmax_crl_size = 100\n", 2, "max_crl_size: 100 is out of "
+	    "range" },
+	{ "[probe]\nrevocation = ocsp\nrevocation = crl\n", 3,
+	    "duplicate key 'revocation'" },
+	{ "[probe]\nrevocation = OCSP\nrevocation_required = Yes\n", 0, NULL },
 	{ NULL, 0, NULL }
 };
 
@@ -502,6 +520,44 @@ test_cases(void)
 
 	for (i = 0; cases[i].text != NULL; i++)
 		run_case(&cases[i], i);
+}
+
+/* revocation unset + a CRL file: "crl", required (as CRL files were). */
+static void
+test_revocation_defaults(void)
+{
+	static const struct {
+		const char	*text;
+		enum revocation	 mode;
+		int		 required;
+	} t[] = {
+		{ "[probe]\ncrl_file = /x.pem\n", REVOCATION_CRL, 1 },
+		{ "[probe]\ncrl_path = /x\nrevocation_required = no\n",
+		    REVOCATION_CRL, 0 },
+		{ "[probe]\ncrl_file = /x.pem\nrevocation = any\n",
+		    REVOCATION_ANY, 0 },
+		{ "[probe]\nrevocation = ocsp\nrevocation_required = yes\n",
+		    REVOCATION_OCSP, 1 },
+		{ "[probe]\ncrl_file = /x.pem\nrevocation = none\n",
+		    REVOCATION_NONE, 0 },
+	};
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		c = NULL;
+		if (conf_load_mem(t[i].text, strlen(t[i].text), "mem", &c,
+		    errbuf, sizeof(errbuf)) != 0) {
+			T_OK(0, "revocation case %zu loads (%s)", i, errbuf);
+			continue;
+		}
+		T_OK(c->revocation == t[i].mode &&
+		    c->revocation_required == t[i].required,
+		    "revocation case %zu: mode %d required %d (got %d %d)", i,
+		    (int)t[i].mode, t[i].required, (int)c->revocation,
+		    c->revocation_required);
+		conf_free(c);
+	}
 }
 
 /* 10,000 destinations: all found, and lookups do not scan the table. */
@@ -589,6 +645,7 @@ main(void)
 	test_sample();
 	test_bad_files();
 	test_cases();
+	test_revocation_defaults();
 	test_big_table();
 	test_api();
 	return T_DONE();
