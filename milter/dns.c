@@ -30,6 +30,10 @@
  * DNS_INVALID; an invalid PTR name is skipped (traced) and only when no
  * valid PTR name is left is the answer DNS_INVALID.
  *
+ * An answer without a record of the asked type whose CNAMEs, followed from
+ * the question name, loop is DNS_INVALID ("CNAME loop"), not NODATA: a
+ * broken zone, which a recursive server reports as SERVFAIL.
+ *
  * Null MX (RFC 7505): an answer whose MX records all have the target "."
  * (canonically one record with preference 0) is a null MX. A "." target
  * mixed with real MX hosts is ignored (and traced).
@@ -51,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dns.h"
 #include "xalloc.h"
@@ -472,6 +477,69 @@ dns_ptr_answer(struct dns_ctx *ctx, struct dns_ans *ans, const char *q,
 	return DNS_OK;
 }
 
+/* Presentation names equal, ASCII case and one trailing dot ignored. */
+static int
+dns_same_name(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/*
+ * The target of the CNAME owned by name among the first DNS_MAXRR answer
+ * records, into out: 1 found, 0 none (or unreadable).
+ */
+static int
+dns_cname_next(struct dns_ans *ans, const char *name, char *out,
+    size_t outlen)
+{
+	ns_rr			 rr;
+	const unsigned char	*rd;
+	int			 i;
+
+	for (i = 0; i < ans->count && i < DNS_MAXRR; i++) {
+		if (dns_get_rr(ans, i, ns_t_cname, &rr) != 1 ||
+		    !dns_same_name(ns_rr_name(rr), name))
+			continue;
+		rd = ns_rr_rdata(rr);
+		return dn_expand(ns_msg_base(ans->msg), ns_msg_end(ans->msg),
+		    rd, out, (int)outlen) > 0;
+	}
+	return 0;
+}
+
+/*
+ * 1 when the answer's CNAMEs, followed from the question name, form a
+ * loop (a recursive server says SERVFAIL to that; a hostile one answers
+ * it). A chain without a loop takes at most one step per CNAME record, so
+ * more steps than records is a loop. Bounded: DNS_MAXRR records.
+ */
+static int
+dns_cname_loop(struct dns_ans *ans)
+{
+	ns_rr	rr;
+	char	cur[NS_MAXDNAME], next[NS_MAXDNAME];
+	int	i, ncname = 0, steps = 0;
+
+	for (i = 0; i < ans->count && i < DNS_MAXRR; i++)
+		if (dns_get_rr(ans, i, ns_t_cname, &rr) == 1)
+			ncname++;
+	if (ncname == 0 || ns_parserr(&ans->msg, ns_s_qd, 0, &rr) < 0)
+		return 0;
+	(void)snprintf(cur, sizeof(cur), "%s", ns_rr_name(rr));
+	while (dns_cname_next(ans, cur, next, sizeof(next))) {
+		if (++steps > ncname)
+			return 1;
+		memcpy(cur, next, sizeof(cur));
+	}
+	return 0;
+}
+
 /* Entry point for the fuzzer and tests as well (see dns.h). */
 enum dns_status
 dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
@@ -504,6 +572,10 @@ dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
 		break;
 	default:
 		dns_seterr(ctx, "record type not supported");
+		st = DNS_INVALID;
+	}
+	if (st == DNS_NODATA && dns_cname_loop(&ans)) {
+		dns_seterr(ctx, "CNAME loop");
 		st = DNS_INVALID;
 	}
 	if (st != DNS_OK)

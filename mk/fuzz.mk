@@ -26,11 +26,10 @@ FUZZ_CFLAGS	:= -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 		   $(FUZZ_SAN) -MMD -MP
 FUZZ_LIB_OBJS	:= $(patsubst milter/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
-# Longest input per target (bytes).
-FUZZ_MAXLEN_conf	:= 4096
-FUZZ_MAXLEN_dns		:= 2048
-FUZZ_MAXLEN_smtp_reply	:= 4096
-FUZZ_MAXLEN_ident	:= 8192
+# Longest input per target (bytes), TARGET=N.
+FUZZ_MAXLEN	:= conf=4096 dns=2048 smtp_reply=4096 ident=8192
+FUZZ_ML		= ml=$$(for x in $(FUZZ_MAXLEN); do echo $$x; done | \
+		    sed -n "s/^$$t=//p"); ml=$${ml:-4096}
 LOAD_SECONDS	?= 60
 LOAD_SESSIONS	?= 200
 
@@ -51,10 +50,10 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_DIR)/artifacts
 	@rc=0; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; $(FUZZ_ML); \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (log $(FUZZ_DIR)/$$t.log)"; \
 	  $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-	    -max_len=$(FUZZ_MAXLEN_$$t) -print_final_stats=1 \
+	    -max_len=$$ml -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/artifacts/$$t- \
 	    $(FUZZ_DIR)/corpus/$$t tests/fuzz/$$t \
 	    >$(FUZZ_DIR)/$$t.log 2>&1 || { rc=1; echo "fuzz: $$t FAILED:"; \
@@ -65,7 +64,8 @@ fuzz: fuzz-build
 
 fuzz-merge: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
-	  $(FUZZ_DIR)/fuzz_$$t -merge=1 -max_len=$(FUZZ_MAXLEN_$$t) \
+	  $(FUZZ_ML); \
+	  $(FUZZ_DIR)/fuzz_$$t -merge=1 -max_len=$$ml \
 	    tests/fuzz/$$t $(FUZZ_DIR)/corpus/$$t 2>&1 | tail -1; \
 	done
 

@@ -52,6 +52,9 @@ def dns_seeds():
     s["mx-cname-first"] = (0, msg("alias.example", 15, [
         (PTR_OWNER, 5, name("real.example")),
         (name("real.example"), 15, mx(10, "mx.real.example"))]))
+    s["mx-cname-loop"] = (0, msg("loop.example", 15, [
+        (PTR_OWNER, 5, name("loop2.example")),
+        (name("loop2.example"), 5, name("LOOP.example."))]))
     s["a-one"] = (1, msg("mx.example", 1, [(PTR_OWNER, 1, b"\x7f\0\0\x02")]))
     s["a-bad-len"] = (1, msg("mx.example", 1, [(PTR_OWNER, 1, b"\x7f\0\0")]))
     s["aaaa-one"] = (2, msg("mx.example", 28,

@@ -24,6 +24,11 @@ def test_load_200_sessions_5_seconds(ctx):
     assert not fig["wrong"], "wrong answers: %r" % fig["wrong"][:5]
     assert fig["recipients"] == fig["answered"] > 0, load.report(fig)
     # memory: a bounded cache and per-connection state freed; allow thread
-    # stacks and allocator slack, not growth per session
-    assert fig["rss_after_kb"] < fig["rss_before_kb"] + 64 * 1024, \
-        load.report(fig)
+    # stacks and allocator slack, not growth per session. Under ASan
+    # (make check SANITIZE=1) freed memory sits in its quarantine (256 MB),
+    # so RSS says nothing there.
+    with open(os.path.join(ctx.build, "tlsverify-milter"), "rb") as f:
+        asan = b"__asan_init" in f.read()
+    if not asan:
+        assert fig["rss_after_kb"] < fig["rss_before_kb"] + 32 * 1024, \
+            load.report(fig)

@@ -1,0 +1,30 @@
+# bench.mk - `make bench` (issue 6): what the milter costs, measured on this
+# machine (included by GNUmakefile; not part of `make check`).
+#
+#   make bench              install missing packages (deps), build, run
+#                           bench/bench.py (about 10 minutes on 2 cores),
+#                           print the table and write docs/BENCHMARKS.md
+#   make bench BENCH_ARGS=--quick   small sizes, prints only (smoke test)
+#   make bench-build        build $(O)/bench/nullmilter and $(O)/bench/rcptlat
+#
+# Needs root (a private Postfix instance's master); only loopback is used.
+
+BENCH_BINS	:= $(O)/bench/nullmilter $(O)/bench/rcptlat
+BENCH_ARGS	?=
+
+.PHONY: bench bench-build
+
+$(O)/bench:
+	mkdir -p $@
+
+$(O)/bench/nullmilter: bench/nullmilter.c | $(O)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmilter
+
+$(O)/bench/rcptlat: bench/rcptlat.c $(LIB) | $(O)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench-build: $(PROGS) $(BENCH_BINS)
+
+bench: deps
+	$(MAKE) --no-print-directory bench-build
+	$(PYTHON) bench/bench.py --build $(O) $(BENCH_ARGS)
