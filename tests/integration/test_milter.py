@@ -29,6 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
+from miltersvc import stop as stop_milter  # noqa: E402
 
 SCRIPT = os.path.join(tvtest.ROOT, "tests", "milter", "rcpt.lua")
 IP_SEED, IP_PLAIN, IP_COLD, IP_SLOW, IP_SILENT = (
@@ -120,17 +121,6 @@ def start_milter(ctx, name="milter.conf", dests=None, **over):
     ctx.cleanup(stop_milter, proc)
     tvtest.wait_tcp("127.0.0.1", mport, timeout=15)
     return proc, conf, "inet:%d@127.0.0.1" % mport, mport
-
-
-def stop_milter(proc):
-    """SIGTERM by PID; libmilter polls its listener every 5 s."""
-    rc = proc.poll()
-    if rc is None:
-        rc = tvtest.stop(proc, grace=15)
-    if proc.log:
-        tvtest.log_sanitizer_check(proc.log)
-    # a graceful stop exits 0 (a sanitizer's leak report would make it 86)
-    assert rc == 0, "milter exit status %r after SIGTERM" % rc
 
 
 def log_of(proc):

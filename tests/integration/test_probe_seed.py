@@ -9,7 +9,6 @@ Two MX hosts of example.com, mx01/mx02.subd.emailhosted.not, on 127.0.1.2 and
 only, and *.emailhosted.not does not match mx01.subd.emailhosted.not
 (a wildcard stands for exactly one label): not verified.
 """
-import json
 import os
 import sys
 
@@ -22,41 +21,7 @@ IP2 = "127.0.1.3"
 MX1 = "mx01.subd.emailhosted.not"
 MX2 = "mx02.subd.emailhosted.not"
 W = {}
-
-SPEC9_KEYS = ("domain", "setting", "tls", "certificate", "verified", "action",
-              "host", "ip", "port", "matched", "attempts")
-ATTEMPT_KEYS = ("host", "ip", "port", "tls", "certificate", "verified",
-                "reason")
-
-
-def dump(d):
-    return json.dumps(d, indent=1, sort_keys=True)
-
-
-def check_keys(d):
-    for k in SPEC9_KEYS:
-        assert k in d, "JSON lacks key %r:\n%s" % (k, dump(d))
-    for a in d["attempts"] or []:
-        for k in ATTEMPT_KEYS:
-            assert k in a, "attempt lacks key %r:\n%s" % (k, dump(d))
-
-
-def run(ctx, conf, domain, setting=None):
-    rc, d, err = tvtest.probe(ctx, conf, domain, setting=setting)
-    assert isinstance(d, dict), "no JSON object (rc=%r), stderr:\n%s" % (
-        rc, err)
-    check_keys(d)
-    return rc, d, err
-
-
-def expect(d, rc, want_rc, **kw):
-    bad = []
-    if rc != want_rc:
-        bad.append("exit status: want %r, got %r" % (want_rc, rc))
-    for k, v in kw.items():
-        if d.get(k) != v:
-            bad.append("%s: want %r, got %r" % (k, v, d.get(k)))
-    assert not bad, "; ".join(bad) + "\n" + dump(d)
+from probecase import dump, expect, run  # noqa: E402
 
 
 def setup_module(mctx):
