@@ -194,14 +194,15 @@ main_drop(const char *user)
 
 	if (user == NULL || *user == '\0')
 		return 0;
-	if (geteuid() != 0) {
-		log_warn("[milter] user = %s ignored: not started as root",
-		    user);
-		return 0;
-	}
 	if ((pw = getpwnam(user)) == NULL) {
 		log_err("[milter] user %s: no such user", user);
 		return -1;
+	}
+	if (geteuid() != 0) {		/* e.g. systemd's User= did it */
+		if (geteuid() != pw->pw_uid)
+			log_warn("[milter] user = %s ignored: not started as "
+			    "root", user);
+		return 0;
 	}
 	if (setgid(pw->pw_gid) != 0 || initgroups(user, pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {

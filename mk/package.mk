@@ -6,7 +6,8 @@
 #   make rpm            $(O)/pkg/tlsverify-milter-VERSION-1.ARCH.rpm
 #                       (rpmbuild -bb from the tarball; --nodeps on Debian,
 #                       where rpm's database knows no BuildRequires)
-#   make package-check  as root: builds the .deb and the .rpm, lintian,
+#   make package-check  as root: dist-check (dist.mk), builds the .deb and
+#                       the .rpm, lintian,
 #                       installs the .deb on this machine, checks the
 #                       installed programs, unit, man pages, a miltertest
 #                       session and Debian's real Sendmail, then purges the
@@ -48,5 +49,5 @@ rpm: package-deps $(DIST_TARBALL)
 	cp $(PKG_OUT)/rpm/RPMS/*/tlsverify-milter-$(VERSION)-*.rpm $(PKG_OUT)/; \
 	ls $(PKG_OUT)/tlsverify-milter-$(VERSION)-*.rpm
 
-package-check: deb rpm
+package-check: dist-check deb rpm
 	bash tests/package/package-check.sh $(O) $(VERSION)
