@@ -818,6 +818,7 @@ def main():
             R = json.load(f)
         text = markdown(R, table(R), R.get("argv", sys.argv),
                         R.get("elapsed", 0))
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
             f.write(text)
         return 0
@@ -865,6 +866,7 @@ def main():
     print("\n".join(line for line in text.splitlines()
                     if line.startswith("|")))
     if not q:
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:
             f.write(text)
         log("wrote %s", a.out)

@@ -190,10 +190,11 @@ def conf_for(mctx, nameserver, port, bundle, routes, tag):
 
 def setup_dns(mctx):
     dns = BadDNS(mctx)
-    for d in ("ok.h.test", "tc.h.test", "shortmx.h.test"):
+    for d in ("ok.h.test", "tc.h.test", "tcstall.h.test", "shortmx.h.test"):
         dns.mx(d, "mx.good.h.test", 10)
     dns.a("mx.good.h.test", IP_GOOD)
     dns.behave("tc.h.test", "MX", "tc")
+    dns.behave("tcstall.h.test", "MX", "tc_stall")
     dns.behave("shortmx.h.test", "MX", "short_mx")
     dns.cname("loop.h.test", "loop2.h.test").cname("loop2.h.test",
                                                     "loop.h.test")
@@ -323,6 +324,20 @@ def test_dns_tc_bit_retried_over_tcp(ctx):
     q = W["dns"].queries()
     assert ("udp", "tc.h.test", "MX") in q and ("tcp", "tc.h.test", "MX") \
         in q, "no UDP then TCP MX query: %r" % q
+
+
+def test_dns_tc_then_silent_tcp_is_bounded(ctx):
+    """TC bit on UDP, then a TCP server that reads the query and never
+    answers: glibc's own TCP retry has no timeout; ours ends at the DNS
+    timeout, and the verdict is temporary."""
+    t0 = time.monotonic()
+    rc, d = run(ctx, W["conf"], "tcstall.h.test")
+    took = time.monotonic() - t0
+    fail_closed(d, rc, 75)
+    assert d["xcode"] == "4.4.3" and "TCP" in d["reason"], dump(d)
+    assert took < DNS_TIMEOUT + 3, "took %.1f s" % took
+    q = W["dns"].queries()
+    assert ("tcp", "tcstall.h.test", "MX") in q, q
 
 
 def test_dns_cname_loop_defers(ctx):

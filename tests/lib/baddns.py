@@ -18,6 +18,9 @@ From a test (tvtest-style):
 
 Behaviours (per name and type):
   tc         UDP answer has the TC bit and no records; TCP answers fully
+  tc_stall   UDP answer has the TC bit; over TCP the query is read and
+             never answered (the connection stays open until the client
+             closes it)
   short_mx   MX records carry only their 2-byte preference (RDATA shorter
              than MX's fixed part + name)
   garbage    random bytes instead of a DNS message (UDP and TCP)
@@ -45,7 +48,7 @@ import time
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15,
          "TXT": 16, "AAAA": 28}
 TYPENAMES = {v: k for k, v in TYPES.items()}
-BEHAVIOURS = ("tc", "short_mx", "garbage", "garbage_id", "wrong_id",
+BEHAVIOURS = ("tc", "tc_stall", "short_mx", "garbage", "garbage_id", "wrong_id",
               "wrong_question")
 
 
@@ -173,7 +176,9 @@ def answer(zone, msg, proto, rnd):
     body = b"".join(rrs)
     msg = struct.pack(">HHHHHH", qid, rflags, 1, len(rrs), 0, 0) + \
         question + body
-    if proto == "udp" and (beh == "tc" or len(msg) > 512):
+    if beh == "tc_stall" and proto == "tcp":
+        return b""
+    if proto == "udp" and (beh in ("tc", "tc_stall") or len(msg) > 512):
         msg = struct.pack(">HHHHHH", qid, rflags | 0x0200, 1, 0, 0, 0) + \
             question
     return msg
@@ -219,6 +224,10 @@ class Server:
                 msg = c.recv(n, socket.MSG_WAITALL)
                 out = self.reply(msg, "tcp")
                 if out is None:
+                    return
+                if out == b"":          # tc_stall: hold it open, silent
+                    c.settimeout(60)
+                    c.recv(1)
                     return
                 c.sendall(struct.pack(">H", len(out)) + out)
         except OSError:
