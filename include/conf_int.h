@@ -31,7 +31,8 @@ enum conf_sect {
 	CONF_SECT_DNS,
 	CONF_SECT_CACHE,
 	CONF_SECT_DEST,
-	CONF_SECT_ROUTES
+	CONF_SECT_ROUTES,
+	CONF_NSECTS
 };
 
 /* What an indented (continuation) line would add to. */
@@ -65,6 +66,9 @@ struct conf_parse {
 	char		 err[CONF_ERRLEN];
 };
 
+extern const char *const conf_sect_names[CONF_NSECTS];
+
+char	*conf_reader(char *str, int num, void *stream);
 int	conf_fail(struct conf_parse *, int line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	conf_parse_uint(struct conf_parse *, const char *what, const char *s,
