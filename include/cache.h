@@ -60,7 +60,7 @@ struct cache_answer {
 	char		 code[4];	/* "" for accept/tag */
 	char		 xcode[16];
 	char		*text;		/* reply text, "" when none */
-	char		*logline;	/* report_logline() */
+	char		*logline;	/* report_logfields() */
 	char		*hdr;		/* header entry for this domain */
 	unsigned	 refs;		/* atomic */
 };

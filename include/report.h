@@ -8,7 +8,9 @@
  * report_json() prints one JSON object with exactly the keys of SPEC 9
  * (null where a key does not apply), strings escaped.
  * report_logline() writes "domain=... setting=... result=... action=...
- * host=... ip=... reason=..." into buf (always NUL-terminated).
+ * host=... ip=... reason=..." into buf (always NUL-terminated);
+ * report_logfields() the same without "domain=... setting=... " (what the
+ * milter's cache keeps: it knows the domain and setting from its key).
  */
 #ifndef TV_REPORT_H
 #define TV_REPORT_H
@@ -19,5 +21,6 @@
 void	report_text(FILE *, const struct verdict *);
 void	report_json(FILE *, const struct verdict *);
 void	report_logline(const struct verdict *, char *buf, size_t len);
+void	report_logfields(const struct verdict *, char *buf, size_t len);
 
 #endif

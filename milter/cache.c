@@ -118,15 +118,24 @@ struct cache_answer *
 cache_answer_new(enum cache_kind kind, int action, const char *code,
     const char *xcode, const char *text, const char *logline, const char *hdr)
 {
-	struct cache_answer	*a = xcalloc(1, sizeof(*a));
+	struct cache_answer	*a;
+	size_t			 lt, ll, lh;
 
+	text = text ? text : "";
+	logline = logline ? logline : "";
+	hdr = hdr ? hdr : "";
+	lt = strlen(text) + 1;
+	ll = strlen(logline) + 1;
+	lh = strlen(hdr) + 1;
+	/* one allocation: 100,000 cached verdicts must stay small */
+	a = xcalloc(1, sizeof(*a) + lt + ll + lh);
 	a->kind = kind;
 	a->action = action;
 	(void)snprintf(a->code, sizeof(a->code), "%s", code ? code : "");
 	(void)snprintf(a->xcode, sizeof(a->xcode), "%s", xcode ? xcode : "");
-	a->text = xstrdup(text ? text : "");
-	a->logline = xstrdup(logline ? logline : "");
-	a->hdr = xstrdup(hdr ? hdr : "");
+	a->text = memcpy((char *)(a + 1), text, lt);
+	a->logline = memcpy(a->text + lt, logline, ll);
+	a->hdr = memcpy(a->logline + ll, hdr, lh);
 	a->refs = 1;
 	return a;
 }
@@ -143,10 +152,7 @@ cache_answer_unref(struct cache_answer *a)
 {
 	if (a == NULL || __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	free(a->text);
-	free(a->logline);
-	free(a->hdr);
-	free(a);
+	free(a);		/* the strings live in the same block */
 }
 
 /* --- hash and LRU (mutex held) ----------------------------------------- */
@@ -221,9 +227,7 @@ cache_remove(struct cache *c, struct centry *e)
 	cache_lru_unlink(c, e);
 	c->n--;
 	cache_answer_unref(e->ans);
-	free(e->key);
-	free(e->domain);
-	free(e);
+	free(e);		/* key and domain live in the same block */
 }
 
 static int
@@ -249,14 +253,14 @@ cache_evict(struct cache *c, size_t room)
 static struct centry *
 cache_insert(struct cache *c, const char *key, const char *domain)
 {
-	struct centry	*e = xcalloc(1, sizeof(*e));
-	size_t		 b;
+	size_t		 kl = strlen(key) + 1, dl = strlen(domain) + 1, b;
+	struct centry	*e = xcalloc(1, sizeof(*e) + kl + dl);
 
 	cache_evict(c, 1);
 	if (c->n + 1 > 2 * c->nbuckets)
 		cache_grow(c);
-	e->key = xstrdup(key);
-	e->domain = xstrdup(domain);
+	e->key = memcpy((char *)(e + 1), key, kl);	/* one block */
+	e->domain = memcpy(e->key + kl, domain, dl);
 	b = cache_hash(key) & (c->nbuckets - 1);
 	e->hnext = c->buckets[b];
 	c->buckets[b] = e;

@@ -164,8 +164,10 @@ mlfi_run(void *held, const char *domain, long deadline_ms)
 		kind = CACHE_OK;
 	else
 		kind = CACHE_FAILED;
-	report_logline(v, line, sizeof(line));
-	(void)header_entry(v, hdr, sizeof(hdr));
+	report_logfields(v, line, sizeof(line));
+	hdr[0] = '\0';			/* only accepted recipients get one */
+	if (v->action == ACTION_ACCEPT || v->action == ACTION_TAG)
+		(void)header_entry(v, hdr, sizeof(hdr));
 	a = cache_answer_new(kind, (int)v->action, v->code, v->xcode, v->text,
 	    line, hdr);
 	log_debug("probe %s done in %ld ms: %s", domain, v->elapsed_ms, line);
@@ -418,8 +420,9 @@ mlfi_lookup(struct mlfi_conn *mc, struct mlfi_parg *p, const char *domain,
 		mlfi_set(r, "451", "4.3.0", "internal error: cannot check "
 		    "TLS of %s now", domain);
 	else {
-		log_info("%s%s%s%s cached=%s", qid ? "queue_id=" : "",
-		    qid ? qid : "", qid ? " " : "", a->logline,
+		log_info("%s%s%sdomain=%s setting=%s %s cached=%s",
+		    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "",
+		    domain, conf_setting_name(p->setting), a->logline,
 		    rc == CACHE_HIT ? "yes" : "no");
 		mlfi_answer(p, domain, a, mc, r);
 	}

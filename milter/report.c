@@ -125,14 +125,23 @@ report_json(FILE *f, const struct verdict *v)
 }
 
 void
-report_logline(const struct verdict *v, char *buf, size_t len)
+report_logfields(const struct verdict *v, char *buf, size_t len)
 {
 	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
 
-	(void)snprintf(buf, len, "domain=%s setting=%s result=%s action=%s "
-	    "host=%s ip=%s%s%s%s%s reason=\"%.200s\" ms=%ld", v->domain,
-	    conf_setting_name(v->setting), v->result,
+	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s "
+	    "reason=\"%.200s\" ms=%ld", v->result,
 	    verdict_action_str(v->action), b ? b->host : "-",
 	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
 	    v->xcode[0] ? " xcode=" : "", v->xcode, v->reason, v->elapsed_ms);
+}
+
+void
+report_logline(const struct verdict *v, char *buf, size_t len)
+{
+	char	fields[512];
+
+	report_logfields(v, fields, sizeof(fields));
+	(void)snprintf(buf, len, "domain=%s setting=%s %s", v->domain,
+	    conf_setting_name(v->setting), fields);
 }
