@@ -756,45 +756,40 @@ METHOD = """\
 
 
 FINDINGS = """\
-- **Milter on a TCP socket: ~40 ms per message (Nagle + delayed ACK).**
-  The `-inet` rows: Postfix with tlsverify-milter on `inet:` is far slower
-  than with the null filter on `inet:`, while on unix sockets the two are
-  close; a Python client doing full sessions over TCP (TCP_NODELAY on its
-  side) managed only ~60 sessions/s per thread (10,000 sessions in about
-  150 s) against ~1,000/s on a unix socket. At end of message the milter
-  adds its header: libmilter writes the SMFIR_ADDHEADER packet and then
-  the final SMFIR_CONTINUE in separate write()s; with Nagle on, the second
-  small segment waits for the ACK of the first, which the MTA delays
-  (Linux: 40 ms) because it has nothing to send until the final reply.
-  The null filter adds no header, so it does not pay this. (Cause inferred
-  from the timing pattern; not yet confirmed with strace/tcpdump.)
-  What should change: milter/main_milter.c, main(), right after
-  smfi_opensocket(): set TCP_NODELAY on the listening socket (Linux copies
-  it to accepted sockets). libmilter does not hand out the descriptor, so
-  find it (fstat/getsockname over the open fds for the bound TCP address)
-  or document `unix:` sockets for Postfix on the same host. Postfix's side
-  (milter8 client) does not set TCP_NODELAY either.
-- **50 cold domains at once vs one probe (target <= 2x): CPU-bound.**
-  One cold probe costs the milter ~1.1 ms CPU (item 3) and the Python test
-  server several ms more (its TLS handshake under the GIL); 50 probes need
-  the CPU row of item 4, which on 2 cores cannot finish within 2x of one
-  3-5 ms probe. The probes do run in parallel (one thread each, the wall
-  time is far below 50x); the single-flight target (1 connection for 50
-  sessions) is met. A fair test of this target needs a compiled test
-  server and more cores than probes in flight; nothing in the milter to
-  change for it.
-- **Memory with 100,000 cached verdicts (target < 64 MB).** About 0.7 kB
-  per entry. Each entry holds the key and the domain (the domain is the
-  key's prefix, stored twice: milter/cache.c cache_insert), and each
-  answer three heap strings - reply text, log line and header entry
-  (cache_answer_new, filled by mlfi_run in milter/mlfi_state.c) - the log
-  line alone is ~250 bytes, and much of it repeats the text. The answers
-  are allocated in short-lived probe threads, i.e. in glibc's per-thread
-  malloc arenas. What should change: keep one allocation per entry (key,
-  answer and strings in one block, domain as an offset into the key);
-  store the verdict's fields and format the log line and header at use,
-  or keep only the log line and derive the header; consider
-  mallopt(M_ARENA_MAX, 2) in main_milter.c (untested here).
+- **Milter on a TCP socket: was ~40 ms per message (Nagle + delayed ACK);
+  fixed.** The first run showed Postfix with tlsverify-milter on `inet:`
+  far slower than with the null filter on `inet:` (218 vs 413 msgs/s), and
+  a Python client managed only ~60 full sessions/s per thread over TCP. At
+  end of message the milter adds its header: libmilter writes the
+  SMFIR_ADDHEADER packet and then the final SMFIR_CONTINUE in separate
+  write()s; with Nagle the second small segment waits for the ACK of the
+  first, which the MTA delays (40 ms on Linux). The null filter adds no
+  header, so it did not pay this. milter/main_milter.c now sets
+  TCP_NODELAY on the listening socket right after smfi_opensocket()
+  (accepted sockets inherit it on Linux); the `-inet` rows above are
+  measured with that change.
+- **Memory with 100,000 cached verdicts: was 77 MB (about 0.7 kB per
+  entry); now under the target.** Each entry stored the domain twice and
+  each answer four heap blocks (struct, reply text, log line, header entry).
+  milter/cache.c now keeps an entry (key and domain) and an answer (struct
+  and strings) in one allocation each, the header entry is kept only for
+  accepted or tagged verdicts, and the cached log line leaves out the
+  domain and setting (the milter has both when it logs). glibc's
+  per-thread arenas were not the cause (MALLOC_ARENA_MAX=1 gave the same
+  figure).
+- **50 cold domains at once vs one probe (target <= 2x): missed, CPU-bound
+  on this machine.** One cold probe costs the milter ~1 ms CPU (item 3)
+  and the Python test server several ms more (its TLS handshake under the
+  GIL); 50 probes at once need about 50 x that CPU, which 2 cores cannot
+  deliver within 2x of one 3-5 ms probe. The probes do run in parallel
+  (one thread each; the wall time is far below 50x) and the single-flight
+  target (1 connection for 50 sessions) is met. A fair test of this target
+  needs a compiled test server and more cores than probes in flight;
+  nothing in the milter to change for it.
+- **Postfix intake ratio tlsverify/null.** Near the 0.97 target, inside the
+  run-to-run spread of the two configurations (see the min..max ranges);
+  the remaining difference is work the null filter does not do: a verdict
+  log line per recipient and the header at end of message.
 - **RCPT decision.** Far under the target; the cost is the log line: with
   logging off the decision is ~0.5 us, with a vsyslog() per verdict a few
   us, and the rare maximum (ms) is the thread being descheduled on a busy
