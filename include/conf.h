@@ -159,5 +159,7 @@ int		 conf_setting_parse(const char *, enum tls_setting *out);
 
 /* Text form of an address into buf (INET6_ADDRSTRLEN bytes). */
 const char	*conf_ipaddr_str(const struct ipaddr *, char *buf, size_t len);
+/* 1 when both are the same address (same family), else 0. */
+int		 conf_ipaddr_eq(const struct ipaddr *, const struct ipaddr *);
 
 #endif

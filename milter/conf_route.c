@@ -455,6 +455,16 @@ conf_ipaddr_str(const struct ipaddr *a, char *buf, size_t len)
 	return buf;
 }
 
+int
+conf_ipaddr_eq(const struct ipaddr *a, const struct ipaddr *b)
+{
+	if (a->family != b->family)
+		return 0;
+	if (a->family == AF_INET)
+		return a->u.v4.s_addr == b->u.v4.s_addr;
+	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
+}
+
 /* ---- lookups ----------------------------------------------------------- */
 
 static int

@@ -449,16 +449,6 @@ dns_names_free(char **names, size_t n)
 	free(names);
 }
 
-static int
-dns_addr_eq(const struct ipaddr *a, const struct ipaddr *b)
-{
-	if (a->family != b->family)
-		return 0;
-	if (a->family == AF_INET)
-		return a->u.v4.s_addr == b->u.v4.s_addr;
-	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
-}
-
 enum dns_status
 dns_forward_confirm(struct dns_ctx *ctx, const char *name,
     const struct ipaddr *ip, int *confirmed)
@@ -480,7 +470,7 @@ dns_forward_confirm(struct dns_ctx *ctx, const char *name,
 		return st;
 	}
 	for (i = 0; i < n; i++)
-		if (dns_addr_eq(&a[i], ip))
+		if (conf_ipaddr_eq(&a[i], ip))
 			*confirmed = 1;
 	dns_addrs_text(a, n, line, sizeof(line));
 	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)

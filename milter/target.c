@@ -59,16 +59,6 @@ target_via_str(enum target_via v)
 	return "?";
 }
 
-static int
-target_ip_eq(const struct ipaddr *a, const struct ipaddr *b)
-{
-	if (a->family != b->family)
-		return 0;
-	if (a->family == AF_INET)
-		return a->u.v4.s_addr == b->u.v4.s_addr;
-	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
-}
-
 static void
 target_add_name(struct target *t, const char *name)
 {
@@ -115,7 +105,7 @@ target_add_addr(struct target_list *tl, const struct target_src *src,
 	for (i = 0; i < tl->n; i++) {
 		t = &tl->t[i];
 		if (t->resolved && t->port == src->port &&
-		    target_ip_eq(&t->ip, ip)) {
+		    conf_ipaddr_eq(&t->ip, ip)) {
 			if (src->via != VIA_ROUTE_IP)
 				target_add_name(t, src->host);
 			return;
