@@ -10,7 +10,9 @@
 #                       the .rpm, lintian,
 #                       installs the .deb on this machine, checks the
 #                       installed programs, unit, man pages, a miltertest
-#                       session and Debian's real Sendmail, then purges the
+#                       session, Debian's real Sendmail, and a private
+#                       Postfix with smtpd chrooted set up exactly as
+#                       README's "Connect Postfix" says, then purges the
 #                       package (tests/package/package-check.sh). Ends with
 #                       "N passed, M failed".
 #   make package-deps   the Debian packages the three targets need.

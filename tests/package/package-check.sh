@@ -24,6 +24,9 @@
 #  6. Debian's real Sendmail against the installed milter
 #     (tests/package/sendmail_check.py): one recipient accepted, one
 #     deferred.
+#  6b. README "3. Connect Postfix" with a chrooted smtpd (a private Postfix
+#     instance, tests/package/postfix_chroot_check.py): socket in the queue
+#     directory, adduser postfix tlsverify-milter; 250 and 451 4.4.1 at RCPT.
 #  7. dpkg --purge; nothing of the package is left. The system user is
 #     removed too when this script created it.
 # A tlsverify-milter package installed before the run is not touched: the
@@ -150,11 +153,22 @@ python3 tests/package/sendmail_check.py /usr/sbin/tlsverify-milter "$WORK/sendma
 while read -r st name rest; do
 	case $st in
 	PASS) pass "${name#sendmail.}_sendmail" ;;
-	FAIL) fail "${name#sendmail.}_sendmail" "$rest" ;;
+	FAIL) name=${name%:}; fail "${name#sendmail.}_sendmail" "$rest" ;;
 	esac
 done < "$WORK/sendmail.out"
 grep -q '^PASS sendmail.queue_one_recipient' "$WORK/sendmail.out" ||
     fail sendmail_run "$(tail -5 "$WORK/sendmail.out" | tr '\n' ' ')"
+
+# 6b. Postfix with smtpd chrooted, as README "3. Connect Postfix" says
+python3 tests/package/postfix_chroot_check.py > "$WORK/chroot.out" 2>&1
+while read -r st name rest; do
+	case $st in
+	PASS) pass "${name#chroot.}_chroot" ;;
+	FAIL) name=${name%:}; fail "${name#chroot.}_chroot" "$rest" ;;
+	esac
+done < "$WORK/chroot.out"
+grep -q '^PASS chroot.rcpt_deferred' "$WORK/chroot.out" ||
+    fail chroot_run "$(tail -5 "$WORK/chroot.out" | tr '\n' ' ')"
 
 # 7. purge
 installed=0
