@@ -8,13 +8,16 @@
  * a short reason word used in reports and JSON:
  *   "valid", "expired", "not-yet-valid", "untrusted" (unknown issuer,
  *   self-signed, incomplete chain), "revoked", "crl-unavailable" (no CRL for
- *   the issuer, or CRL expired: temporary), "bad-signature", "invalid"
- *   (anything else; detail has OpenSSL's text), "no-certificate".
+ *   the issuer, or CRL expired: temporary), "bad-signature",
+ *   "weak-crypto" (a key or signature digest below the SSL_CTX's security
+ *   level, which the chain is verified at, as the MTA's TLS would), "invalid"
+ *   (anything else; detail has OpenSSL's text; temporary when verification
+ *   could not run at all), "no-certificate".
  *   "revocation-unknown" (cert_check_rev() only: revocation_required and
  *   no source gave an answer: temporary).
  * Precedence when several apply: revoked > untrusted > expired >
- * not-yet-valid > bad-signature > crl-unavailable = revocation-unknown >
- * invalid.
+ * not-yet-valid > bad-signature > weak-crypto > crl-unavailable =
+ * revocation-unknown > invalid.
  * temporary = 1 only for "crl-unavailable" and "revocation-unknown" (a
  * revocation source that cannot be consulted is never a pass and never a
  * permanent verdict).

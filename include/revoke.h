@@ -18,7 +18,8 @@
  * An OCSP response counts when it is "successful", its signature verifies
  * (OCSP_basic_verify against the store, with the peer chain and vchain as
  * helpers), it holds the leaf's certificate id, and thisUpdate/nextUpdate
- * are current within REVOKE_SKEW seconds. Its status "unknown" is not a
+ * are current within REVOKE_SKEW seconds (a response without nextUpdate
+ * is current for REVOKE_MAXAGE after thisUpdate). Its status "unknown" is not a
  * definite answer.
  *
  * Network: only "http://" URLs are fetched (https or other schemes give
@@ -51,6 +52,8 @@
 #include "trace.h"
 
 #define REVOKE_SKEW		300	/* seconds of clock skew accepted */
+#define REVOKE_MAXAGE		(7 * 86400) /* an OCSP response without
+					   nextUpdate is current this long */
 #define REVOKE_OCSP_MAX		65536	/* bytes of an OCSP response */
 #define REVOKE_MAX_URLS		4	/* URLs tried per kind (CDP, OCSP) */
 #define REVOKE_MAX_URLLEN	1024

@@ -52,6 +52,7 @@ enum cert_class {
 	CERT_EXPIRED,
 	CERT_NOT_YET_VALID,
 	CERT_BAD_SIGNATURE,
+	CERT_WEAK,
 	CERT_CRL_UNAVAILABLE,
 	CERT_REV_UNKNOWN,
 	CERT_INVALID
@@ -59,7 +60,7 @@ enum cert_class {
 
 static const char *cert_words[] = {
 	"revoked", "untrusted", "expired", "not-yet-valid", "bad-signature",
-	"crl-unavailable", "revocation-unknown", "invalid"
+	"weak-crypto", "crl-unavailable", "revocation-unknown", "invalid"
 };
 
 static enum cert_class
@@ -87,6 +88,10 @@ cert_classify(int err)
 	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
 	case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
 		return CERT_BAD_SIGNATURE;
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		return CERT_WEAK;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
 	case X509_V_ERR_CRL_HAS_EXPIRED:
@@ -167,6 +172,10 @@ cert_verify(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 	if (X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), leaf,
 	    chain) != 1)
 		goto out;
+	/* the key sizes and digests the handshake's own security level
+	 * accepts (as the MTA's TLS would judge the chain) */
+	X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(sctx),
+	    SSL_CTX_get_security_level(ctx));
 	X509_STORE_CTX_set_app_data(sctx, e);
 	X509_STORE_CTX_set_verify_cb(sctx, cert_verify_cb);
 	(void)X509_STORE_CTX_set_purpose(sctx, X509_PURPOSE_SSL_SERVER);
@@ -297,6 +306,7 @@ cert_check(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 	if (cert_verify(ctx, leaf, chain, flags, &e, NULL) != 0) {
 		out->reason = "invalid";
 		out->x509_error = X509_V_ERR_UNSPECIFIED;
+		out->temporary = 1;	/* an internal failure: not judged */
 		(void)snprintf(out->detail, sizeof(out->detail),
 		    "certificate verification could not run");
 		return;
@@ -352,6 +362,7 @@ cert_check_rev(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 	if (cert_verify(ctx, leaf, chain, 0, &e, &vchain) != 0) {
 		out->reason = "invalid";
 		out->x509_error = X509_V_ERR_UNSPECIFIED;
+		out->temporary = 1;	/* an internal failure: not judged */
 		(void)snprintf(out->detail, sizeof(out->detail),
 		    "certificate verification could not run");
 	} else {

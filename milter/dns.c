@@ -232,6 +232,10 @@ dns_query(struct dns_ctx *ctx, const char *name, int type, size_t *len)
 		}
 		secs = deadline_min_ms(&ctx->deadline, secs * 1000L) / 1000L;
 	}
+	/* glibc waits about retrans per server in turn (send_dg): share the
+	 * time out among the servers so that one query stays within it */
+	if (ctx->res->nscount > 1)
+		secs /= ctx->res->nscount;
 	ctx->res->retrans = secs < 1 ? 1 : (int)secs;
 	ctx->res->retry = 1;
 	errno = 0;

@@ -222,7 +222,14 @@ engine_judge(struct probe *p, const struct target *t,
 		    a->id.match.reference);
 	else
 		engine_ident_reason(a);
-	if (a->cert.temporary || (ref_temp && !a->id.matched))
+	/* A phase that could not be judged (revocation source or a PTR/MX
+	 * lookup failed temporarily) makes the attempt temporary only when
+	 * the other phase passed or could still pass: a certificate that
+	 * failed Phase I for good, or names that cannot match, are a
+	 * permanent answer whatever the other phase would have said. */
+	if ((a->cert.temporary && (a->id.matched || ref_temp)) ||
+	    (ref_temp && !a->id.matched && (a->cert.valid ||
+	    a->cert.temporary)))
 		a->temporary = 1;
 }
 
@@ -285,13 +292,14 @@ engine_rank(const struct attempt *a)
 	return a->tls ? 2 : a->connected ? 1 : 0;
 }
 
-/* No host satisfied the setting: the furthest attempt decides. */
+/* No host satisfied the setting: the furthest attempt decides. Hosts left
+ * untried (more than TARGET_MAX addresses) were not judged: temporary. */
 static void
-engine_no_success(struct verdict *v)
+engine_no_success(struct verdict *v, int untried)
 {
 	const struct attempt	*b;
 	size_t			 i;
-	int			 temp = 0;
+	int			 temp = untried;
 
 	v->best = 0;
 	for (i = 0; i < v->n_attempts; i++) {
@@ -336,7 +344,7 @@ engine_iterate(struct probe *p)
 	if (p->tl.n_dropped)
 		trace_add(p->tr, "%zu further addresses not tried (limit %d)",
 		    p->tl.n_dropped, TARGET_MAX);
-	engine_no_success(v);
+	engine_no_success(v, p->tl.n_dropped > 0);
 }
 
 /* Only "hosted" through an IP route needs the MX names of a routed domain

@@ -90,7 +90,8 @@ revoke_ocsp_judge(OCSP_RESPONSE *resp, OCSP_CERTID *id, X509_STORE *store,
 	else if (OCSP_resp_find_status(bs, id, &status, &reason, &rev,
 	    &thisupd, &nextupd) != 1)
 		(void)snprintf(why, whylen, "no answer for this certificate");
-	else if (OCSP_check_validity(thisupd, nextupd, REVOKE_SKEW, -1) != 1)
+	else if (OCSP_check_validity(thisupd, nextupd, REVOKE_SKEW,
+	    nextupd == NULL ? REVOKE_MAXAGE : -1) != 1)
 		(void)snprintf(why, whylen, "response not current "
 		    "(thisUpdate/nextUpdate)");
 	else if (status == V_OCSP_CERTSTATUS_GOOD) {

@@ -4,8 +4,9 @@
  *
  * smtp_probe(ctx, addr, port, sni, helo, deadline, trace, res) runs one
  * session: non-blocking connect, banner (must be 220), EHLO (must be 250;
- * a 5xx is "EHLO rejected", there is no HELO fallback since HELO cannot
- * lead to STARTTLS), STARTTLS only when the EHLO reply advertises it, the
+ * any other reply, 5xx included, is a temporary failure: the server was
+ * not judged on TLS, which it may offer to other clients; there is no HELO
+ * fallback since HELO cannot lead to STARTTLS), STARTTLS only when the EHLO reply advertises it, the
  * TLS handshake (SNI only for a host name), then QUIT over TLS (its reply
  * is awaited at most 1 s), a best-effort close_notify and close().
  * res is cleared first; the caller frees its certificates with
@@ -311,10 +312,8 @@ smtp_ehlo(struct smtp_sess *s, const char *helo)
 		return -1;
 	if (r.code != 250) {
 		smtp_quit_plain(s);
-		if (r.code >= 500)
-			return smtp_fail(s, 0, "EHLO rejected: %d %.100s",
-			    r.code, r.text);
-		return smtp_fail(s, 1, "EHLO: %d %.100s", r.code, r.text);
+		return smtp_fail(s, 1, "EHLO %s: %d %.100s", r.code >= 500 ?
+		    "rejected" : "refused for now", r.code, r.text);
 	}
 	s->res->starttls_offered = r.starttls;
 	trace_add(s->trace, "EHLO %s: 250, STARTTLS %s", helo,
@@ -490,6 +489,8 @@ smtp_quit_tls(struct smtp_sess *s)
 		}
 		if (rc > 0) {
 			sent = 1;
+			if (deadline_passed(&q))	/* a chatty server */
+				break;
 			continue;
 		}
 		w = smtp_tls_wait(s, SSL_get_error(s->ssl, rc), &q);

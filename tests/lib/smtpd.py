@@ -18,6 +18,7 @@ Modes:
   alert           STARTTLS -> 220, reads the ClientHello, answers with a
                   fatal handshake_failure alert record and closes
   banner554       "554 no service" banner; 503 to everything but QUIT
+  ehlo550         EHLO -> "550 5.7.1 your address is blocklisted"
 
 --counter: a file holding the number of connections accepted so far.
 --spool: one NNNNNN.eml (DATA, dot-unstuffed) + NNNNNN.json (envelope)
@@ -154,6 +155,9 @@ class Handler(socketserver.BaseRequestHandler):
                 conn.send(chunk)
         if mode == "longline":
             conn.send(b"250 " + b"x" * (1 << 20) + b"\r\n")
+            return
+        if mode == "ehlo550":
+            conn.reply("550 5.7.1 your address is blocklisted")
             return
         lines = ["250 %s hello %s" % (OPTS.banner_host, arg),
                  "250 PIPELINING", "250 SIZE 10240000", "250 8BITMIME"]

@@ -618,12 +618,13 @@ class SMTPServer:
     """tests/lib/smtpd.py in a child process on ip:port.
 
     Modes: starttls plain silent endless_ehlo longline drip starttls454
-    starttls_close alert banner554. leaf: a certs.Leaf (needed for TLS
+    starttls_close alert banner554 ehlo550. leaf: a certs.Leaf (needed for TLS
     modes). delay: seconds before the banner.
     """
 
     MODES = ("starttls", "plain", "silent", "endless_ehlo", "longline",
-             "drip", "starttls454", "starttls_close", "alert", "banner554")
+             "drip", "starttls454", "starttls_close", "alert", "banner554",
+             "ehlo550")
 
     def __init__(self, ctx, ip, port, leaf=None, mode="starttls",
                  banner_host="mx.test", delay=0):

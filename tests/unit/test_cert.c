@@ -240,6 +240,29 @@ pki_make(struct pki *p)
 	    30 * DAY, 0, 110);
 }
 
+/* A key below the handshake's security level fails as the MTA's TLS
+ * would fail it: RSA-1024 is refused at level 2, accepted at level 0. */
+static void
+test_weak(struct pki *p, SSL_CTX *ctx)
+{
+	EVP_PKEY	*k = EVP_RSA_gen(1024);
+	X509		*x;
+	int		 level = SSL_CTX_get_security_level(ctx);
+
+	if (k == NULL)
+		abort();
+	x = mkcert("weak.example", k, p->ca, p->cak, -60, 86400, 0, 77);
+	SSL_CTX_set_security_level(ctx, 2);
+	expect(ctx, "RSA-1024 leaf at security level 2", x, NULL,
+	    "weak-crypto", 0, 0);
+	SSL_CTX_set_security_level(ctx, 0);
+	expect(ctx, "RSA-1024 leaf at security level 0", x, NULL, "valid",
+	    1, 0);
+	SSL_CTX_set_security_level(ctx, level);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_phase1(struct pki *p)
 {
@@ -279,6 +302,7 @@ test_phase1(struct pki *p)
 	expect(ctx, "no CRL configured: a listed serial is not checked",
 	    p->revoked, NULL, "valid", 1, 0);
 	expect(ctx, "no leaf", NULL, NULL, "no-certificate", 0, 0);
+	test_weak(p, ctx);
 	SSL_CTX_free(ctx);
 }
 
