@@ -9,7 +9,8 @@
  * cache_get(c, key, domain, probe, &ans):
  *  - a fresh entry: CACHE_HIT, *ans is a new reference. When the entry is in
  *    the last 10% of its life and no probe runs for it, one background
- *    re-probe starts (refresh ahead); the old answer is served meanwhile.
+ *    re-probe starts (refresh ahead; skipped while CACHE_MAX_REFRESH = 64
+ *    probe threads run); the old answer is served meanwhile.
  *  - no entry, or an expired one: a probe runs in a detached thread with
  *    probe->deadline_ms; every concurrent request for the same key waits
  *    for that one probe (single flight), each at most probe->wait_ms.
@@ -90,6 +91,14 @@ void		 cache_prune(struct cache *,
 size_t		 cache_count(struct cache *);
 /* Number of probes started so far (first probes and refreshes). */
 unsigned long	 cache_probes(struct cache *);
+/* Drop every cached verdict (the configuration that judged them changed):
+ * entries being probed or waited on stay for their waiters, but their
+ * answer is not reused, and a probe started before the flush stores an
+ * answer that only its waiters see. */
+void		 cache_flush(struct cache *);
+/* From now on no probe starts (cache_get answers CACHE_ERROR for an
+ * uncached key; cached answers are still served): for shutdown. */
+void		 cache_stop(struct cache *);
 /* Wait until no probe thread runs (tests; cache_free does it too). */
 void		 cache_drain(struct cache *);
 void		 cache_free(struct cache *);

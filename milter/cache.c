@@ -23,6 +23,8 @@
 #include "xalloc.h"
 
 #define CACHE_BUCKETS0	256
+#define CACHE_MAX_REFRESH 64	/* no refresh-ahead while this many probe
+				   threads run (the answer is still fresh) */
 
 struct centry {
 	char		*key;
@@ -49,6 +51,8 @@ struct cache {
 	struct centry	*head, *tail;
 	unsigned	 threads;	/* probe threads running */
 	unsigned long	 probes;
+	unsigned long	 epoch;		/* cache_flush() count */
+	int		 stopping;	/* cache_stop(): no new probes */
 };
 
 struct cjob {
@@ -58,6 +62,7 @@ struct cjob {
 	void		 (*release)(void *);
 	void		*held;
 	long		 deadline_ms;
+	unsigned long	 epoch;		/* c->epoch when the probe started */
 };
 
 static long
@@ -287,6 +292,8 @@ cache_thread(void *arg)
 		e->ans = a;
 		e->stored = c->now_ms();
 		e->ttl = c->ttl[a->kind <= CACHE_TEMP ? a->kind : CACHE_TEMP];
+		if (j->epoch != c->epoch)	/* judged with an old config */
+			e->ttl = 0;		/* only for its waiters */
 	}
 	e->probing = 0;
 	e->done_seq++;
@@ -302,16 +309,21 @@ cache_thread(void *arg)
 static int
 cache_start(struct cache *c, struct centry *e, const struct cache_probe *p)
 {
-	struct cjob	*j = xcalloc(1, sizeof(*j));
+	struct cjob	*j;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
 	int		 rc;
+
+	if (c->stopping)
+		return -1;
+	j = xcalloc(1, sizeof(*j));
 
 	j->c = c;
 	j->e = e;
 	j->run = p->run;
 	j->release = p->release;
 	j->deadline_ms = p->deadline_ms;
+	j->epoch = c->epoch;
 	j->held = p->hold(p->arg);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -384,7 +396,8 @@ cache_get(struct cache *c, const char *key, const char *domain,
 	e = cache_find(c, key);
 	if (e != NULL && e->ans != NULL && now < e->stored + e->ttl) {
 		cache_lru_front(c, e);
-		if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10)
+		if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10 &&
+		    c->threads < CACHE_MAX_REFRESH)
 			(void)cache_start(c, e, p);	/* refresh ahead */
 		*ans = cache_answer_ref(e->ans);
 		pthread_mutex_unlock(&c->mu);
@@ -438,6 +451,31 @@ cache_probes(struct cache *c)
 	n = c->probes;
 	pthread_mutex_unlock(&c->mu);
 	return n;
+}
+
+void
+cache_flush(struct cache *c)
+{
+	struct centry	*e, *prev;
+
+	pthread_mutex_lock(&c->mu);
+	c->epoch++;
+	for (e = c->tail; e != NULL; e = prev) {
+		prev = e->prev;
+		if (!cache_busy(e))
+			cache_remove(c, e);
+		else
+			e->ttl = 0;	/* a waited-on answer: not reused */
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+cache_stop(struct cache *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->stopping = 1;
+	pthread_mutex_unlock(&c->mu);
 }
 
 void

@@ -166,14 +166,15 @@ conf_route_host(struct conf_parse *p, const char *s, struct route *r)
 		r->is_ip = 1;
 		return 0;
 	}
-	last = strrchr(s, '.') ? strrchr(s, '.') + 1 : s;
-	if (*last != '\0' && strspn(last, "0123456789") == strlen(last))
-		return conf_fail(p, p->lineno, "route '%.100s': not an IPv4 "
-		    "address nor a host name", s);
 	if (name_to_alabel(s, buf, sizeof(buf)) == -1)
 		return conf_fail(p, p->lineno, "route '%.100s': invalid host "
 		    "name%s", s, strpbrk(s, " \t") ?
 		    " (separate routes with commas)" : "");
+	/* checked after the trailing dot is gone: "1.2.3.4." is no name */
+	last = strrchr(buf, '.') ? strrchr(buf, '.') + 1 : buf;
+	if (strspn(last, "0123456789") == strlen(last))
+		return conf_fail(p, p->lineno, "route '%.100s': not an IPv4 "
+		    "address nor a host name", s);
 	r->host = xstrdup(buf);
 	return 0;
 }

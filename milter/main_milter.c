@@ -19,7 +19,10 @@
  *     exits with the child's start-up status, so "started" means listening;
  *  4. write the pid file while still root (its directory need not be
  *     writable by the milter user; it is removed at exit when that is still
- *     allowed, e.g. a directory owned by the milter user);
+ *     allowed, e.g. a directory owned by the milter user), opened without
+ *     following a symlink and locked (flock) for the life of the process:
+ *     a second instance finds it locked and stops before touching the
+ *     socket;
  *  5. umask 007 (the MTA's group may connect to a unix socket), then as root
  *     with [milter] user set: setgid, initgroups, setuid;
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
@@ -37,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -65,6 +69,7 @@
 static char		 main_conf_path[PATH_MAX];
 static volatile int	 main_stopping;
 static int		 main_ready_fd = -1;
+static int		 main_pid_fd = -1;	/* locked while we run */
 
 static void
 main_usage(void)
@@ -172,22 +177,34 @@ main_ready(unsigned char status)
 static int
 main_pidfile(const char *path)
 {
-	FILE	*f;
-	int	 rv = -1;
+	char	buf[32];
+	int	fd, n;
 
 	if (path == NULL || *path == '\0')
 		return 0;
-	if ((f = fopen(path, "w")) == NULL) {
+	/* no symlink followed (the directory may belong to the milter
+	 * user); the lock, held while the process lives, keeps a second
+	 * instance from taking over the pid file and the socket */
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
 		log_err("pid file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fprintf(f, "%ld\n", (long)getpid()) > 0)
-		rv = 0;
-	if (fclose(f) != 0)
-		rv = -1;
-	if (rv != 0)
-		log_err("pid file %s: cannot write", path);
-	return rv;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		log_err("pid file %s is locked: tlsverify-milter is already "
+		    "running", path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n) {
+		log_err("pid file %s: cannot write: %s", path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	main_pid_fd = fd;
+	return 0;
 }
 
 static int
@@ -195,8 +212,12 @@ main_drop(const char *user)
 {
 	struct passwd	*pw;
 
-	if (user == NULL || *user == '\0')
+	if (user == NULL || *user == '\0') {
+		if (geteuid() == 0)
+			log_warn("running as root: set [milter] user to drop "
+			    "privileges");
 		return 0;
+	}
 	if ((pw = getpwnam(user)) == NULL) {
 		log_err("[milter] user %s: no such user", user);
 		return -1;
@@ -320,6 +341,8 @@ main_run(int foreground)
 	if (!foreground)
 		main_daemonise();
 	if ((rv = main_setup(g)) != 0) {
+		if (main_pid_fd >= 0)	/* ours: written by this start */
+			(void)unlink(g->conf->pidfile);
 		main_ready((unsigned char)rv);
 		gen_unref(g);
 		return rv;

@@ -113,19 +113,17 @@ mlfi_eom(SMFICTX *ctx)
 	struct mlfi_conn	*mc = smfi_getpriv(ctx);
 	const char		*name;
 	char			*value;
-	sfsistat		 rc = SMFIS_CONTINUE;
 
 	if (mc == NULL)
 		return SMFIS_CONTINUE;
 	if ((value = mlfi_hdr_value(mc, &name)) != NULL) {
-		if (smfi_addheader(ctx, (char *)name, value) != MI_SUCCESS) {
-			log_err("cannot add the %s header", name);
-			rc = SMFIS_TEMPFAIL;
-		}
+		if (smfi_addheader(ctx, (char *)name, value) != MI_SUCCESS)
+			log_err("cannot add the %s header; the recipients "
+			    "stay as judged", name);
 		free(value);
 	}
 	mlfi_msg_end(mc);
-	return rc;
+	return SMFIS_CONTINUE;	/* the recipients were judged at RCPT */
 }
 
 static sfsistat

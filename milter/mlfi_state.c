@@ -7,9 +7,11 @@
  * Recipient rules (SPEC 7): the domain is the part of {rcpt_addr} (or of
  * the RCPT argument) after the last '@', without <>; no '@' or an empty
  * domain is local: not judged. A {rcpt_mailer} in skip_mailers is not
- * judged. A domain that is not a valid host name (an address literal, for
- * instance) is judged only by "default": under a required* default it is
- * deferred or rejected (4.1.2 / 5.1.2 per on_fail), else accepted untagged.
+ * judged. A domain that is not a valid host name (an address literal, an
+ * IDN that IDNA2008 refuses, more than 511 bytes) is never probed: its
+ * setting comes from its ASCII ".parent" entries or "default"; under a
+ * required* setting it is deferred or rejected (4.1.2 / 5.1.2 per on_fail),
+ * else accepted untagged.
  * none and preferred are accepted without a probe and without a header
  * entry. Everything else gets a verdict from the cache; when the probe
  * passes [probe] timeout, required* settings defer with 451 4.4.1 and
@@ -24,6 +26,9 @@
  * The header lists the domains of accepted recipients only (a deferred or
  * rejected recipient does not receive this copy of the message), once each.
  */
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +47,16 @@
 #define MLFI_BG_FACTOR	3
 #define MLFI_BG_MAX_MS	180000L
 #define MLFI_MAXDOMAINS	1000
+#define MLFI_HDRMAX	16384	/* bytes of header entries; libmilter sends
+				   at most 64 KiB in one packet */
 
 struct mlfi_conn {
 	struct gen	*g;		/* the message's generation */
 	char		**doms;		/* header entries' domains */
 	char		**hdrs;		/* header entries */
 	size_t		 n;
+	size_t		 bytes;		/* of the entries */
+	size_t		 omitted;	/* domains left out (MLFI_HDRMAX) */
 };
 
 struct mlfi_parg {
@@ -90,11 +99,51 @@ mlfi_keep(const char *domain, const char *key, void *arg)
 	return keep;
 }
 
+/*
+ * What a verdict depends on besides its key (domain, setting, routes): the
+ * failure action, the probe's settings, and the trust and revocation files
+ * (path and modification time, so a CA bundle updated in place counts).
+ */
+static void
+mlfi_fingerprint(const struct conf *c, char *buf, size_t len)
+{
+	const char	*files[4] = { c->ca_file, c->ca_path, c->crl_file,
+			    c->crl_path };
+	struct stat	 st;
+	size_t		 i, used;
+	char		 ns[INET6_ADDRSTRLEN] = "";
+
+	if (c->has_nameserver)
+		(void)conf_ipaddr_str(&c->nameserver, ns, sizeof(ns));
+	(void)snprintf(buf, len, "%d|%u|%s|%u|%d|%d|%u|%u|%s|%u|%u",
+	    (int)c->on_fail, c->probe_port, c->helo ? c->helo : "",
+	    c->probe_timeout, (int)c->revocation, c->revocation_required,
+	    c->http_timeout, c->max_crl_size, ns, c->nameserver_port,
+	    c->dns_timeout);
+	for (i = 0; i < 4; i++) {
+		used = strlen(buf);
+		if (files[i] == NULL || used + 1 >= len)
+			continue;
+		if (stat(files[i], &st) != 0)
+			memset(&st, 0, sizeof(st));
+		(void)snprintf(buf + used, len - used, "|%s:%lld.%ld",
+		    files[i], (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec);
+	}
+}
+
+/*
+ * The new generation is installed first, so that no message starts with
+ * the old one after the cache was sorted out. When anything a verdict
+ * depends on changed, every cached verdict goes (cache_flush: a probe still
+ * running for an old message stores an answer only its waiters see);
+ * otherwise only those whose key the new table no longer produces.
+ */
 int
 mlfi_reload(const char *path)
 {
 	struct gen	*g, *old;
-	char		 err[1024];
+	char		 err[1024], fo[2048], fn[2048];
 	size_t		 before;
 
 	if ((g = gen_load(path, err, sizeof(err))) == NULL) {
@@ -104,21 +153,33 @@ mlfi_reload(const char *path)
 		gen_unref(old);
 		return -1;
 	}
+	old = gen_current();
+	mlfi_fingerprint(old->conf, fo, sizeof(fo));
+	mlfi_fingerprint(g->conf, fn, sizeof(fn));
+	gen_unref(old);
 	mlfi_limits(g->conf);
+	gen_install(g);		/* g's reference now belongs to gen.c */
 	before = cache_count(mlfi_cache);
-	cache_prune(mlfi_cache, mlfi_keep, g->conf);
+	if (strcmp(fo, fn) != 0)
+		cache_flush(mlfi_cache);
+	else
+		cache_prune(mlfi_cache, mlfi_keep, g->conf);
 	log_info("reload: %s loaded as generation %lu; %zu of %zu cached "
-	    "verdicts kept", path, g->id, cache_count(mlfi_cache), before);
-	gen_install(g);
+	    "verdicts kept%s", path, g->id, cache_count(mlfi_cache), before,
+	    strcmp(fo, fn) != 0 ? " (probe or trust settings changed)" : "");
 	return 0;
 }
 
+/*
+ * Shutdown: libmilter's sessions may still run after smfi_main() returned,
+ * so the cache stays (it is freed with the process): no new probe starts,
+ * running ones are waited for.
+ */
 void
 mlfi_stop(void)
 {
-	cache_free(mlfi_cache);
-	mlfi_cache = NULL;
-	gen_install(NULL);
+	cache_stop(mlfi_cache);
+	cache_drain(mlfi_cache);
 }
 
 /* --- the probe callback (runs in the cache's probe thread) --------------- */
@@ -197,7 +258,7 @@ mlfi_msg_end(struct mlfi_conn *mc)
 	free(mc->doms);
 	free(mc->hdrs);
 	mc->doms = mc->hdrs = NULL;
-	mc->n = 0;
+	mc->n = mc->bytes = mc->omitted = 0;
 	gen_unref(mc->g);
 	mc->g = NULL;
 }
@@ -221,11 +282,17 @@ mlfi_add_hdr(struct mlfi_conn *mc, const char *domain, const char *entry)
 {
 	size_t	i;
 
-	if (entry == NULL || *entry == '\0' || mc->n >= MLFI_MAXDOMAINS)
+	if (entry == NULL || *entry == '\0')
 		return;
 	for (i = 0; i < mc->n; i++)
 		if (strcmp(mc->doms[i], domain) == 0)
 			return;
+	if (mc->n >= MLFI_MAXDOMAINS ||
+	    mc->bytes + strlen(entry) > MLFI_HDRMAX) {
+		mc->omitted++;	/* may count a domain twice: "at least" */
+		return;
+	}
+	mc->bytes += strlen(entry);
 	mc->doms = xreallocarray(mc->doms, mc->n + 1, sizeof(char *));
 	mc->hdrs = xreallocarray(mc->hdrs, mc->n + 1, sizeof(char *));
 	mc->doms[mc->n] = xstrdup(domain);
@@ -236,11 +303,23 @@ mlfi_add_hdr(struct mlfi_conn *mc, const char *domain, const char *entry)
 char *
 mlfi_hdr_value(struct mlfi_conn *mc, const char **name)
 {
+	char	more[64];
+
 	*name = NULL;
 	if (mc == NULL || mc->n == 0 || mc->g == NULL)
 		return NULL;
 	*name = mc->g->conf->header != NULL ? mc->g->conf->header :
 	    "X-TLS-Verify";
+	if (mc->omitted > 0) {
+		(void)snprintf(more, sizeof(more), "(at least %zu more domains "
+		    "not listed)", mc->omitted);
+		mc->hdrs = xreallocarray(mc->hdrs, mc->n + 1, sizeof(char *));
+		mc->doms = xreallocarray(mc->doms, mc->n + 1, sizeof(char *));
+		mc->hdrs[mc->n] = xstrdup(more);
+		mc->doms[mc->n] = xstrdup("");
+		mc->n++;
+		mc->omitted = 0;
+	}
 	return header_fold(*name, (const char *const *)mc->hdrs, mc->n);
 }
 
@@ -325,8 +404,12 @@ mlfi_domain(const char *addr, char *out, size_t outlen)
 	end = at + strlen(at);
 	while (end > at && (end[-1] == '>' || end[-1] == ' '))
 		end--;
-	if (end == at || (size_t)(end - at) >= outlen)
+	if (end == at)
 		return -1;
+	if ((size_t)(end - at) >= outlen) {	/* not a host name: judged */
+		(void)snprintf(out, outlen, "%.*s", (int)(outlen - 1), at);
+		return 1;
+	}
 	memcpy(out, at, (size_t)(end - at));
 	out[end - at] = '\0';
 	return 0;
@@ -345,16 +428,21 @@ mlfi_skip_mailer(const struct conf *c, const char *mailer)
 	return 0;
 }
 
-/* A domain that is no valid host name: only "default" can apply. */
+/* A domain that is no valid host name: its .parent entries or default. */
 static void
 mlfi_invalid_domain(const struct conf *c, const char *raw,
     struct mlfi_reply *r)
 {
-	enum tls_setting	s = c->has_default ? c->default_setting :
-				    TLS_NONE;
-	char			shown[128];
+	enum tls_setting	s;
+	char			shown[128], lower[NAME_BUFLEN * 2];
 	size_t			i;
 
+	/* ".partner.org = required-verify" covers "x.partner.org" even when
+	 * x is not a valid label (an IDN that IDNA2008 refuses, say) */
+	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)raw[i]);
+	lower[i] = '\0';
+	s = conf_lookup_setting(c, lower, NULL);
 	if (!mlfi_is_required(s))
 		return;
 	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(shown); i++)
@@ -437,6 +525,7 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 	char			 raw[NAME_BUFLEN * 2], domain[NAME_BUFLEN];
 	const char		*addr = rcpt_addr != NULL && *rcpt_addr != '\0' ?
 				    rcpt_addr : arg;
+	int			 rc;
 
 	memset(r, 0, sizeof(*r));
 	r->rc = SMFIS_CONTINUE;
@@ -445,10 +534,10 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 		    "configuration loaded");
 		return;
 	}
-	if (addr == NULL || mlfi_domain(addr, raw, sizeof(raw)) != 0 ||
+	if (addr == NULL || (rc = mlfi_domain(addr, raw, sizeof(raw))) < 0 ||
 	    mlfi_skip_mailer(mc->g->conf, mailer))
 		return;
-	if (name_to_alabel(raw, domain, sizeof(domain)) != 0) {
+	if (rc > 0 || name_to_alabel(raw, domain, sizeof(domain)) != 0) {
 		mlfi_invalid_domain(mc->g->conf, raw, r);
 		return;
 	}

@@ -304,6 +304,7 @@ static const struct bad bad_files[] = {
 	{ "bad-setting.conf", 4, "unknown TLS setting 'requird-verify'" },
 	{ "bad-route.conf", 3, "IPv6 address must be in brackets" },
 	{ "bad-route-port.conf", 3, "route port: 65536 is out of range" },
+	{ "bad-route-dot.conf", 3, "not an IPv4 address nor a host name" },
 	{ "bad-number.conf", 4, "timeout: '20s' is not a number" },
 	{ "bad-range.conf", 3, "timeout: 3601 is out of range (1-3600)" },
 	{ "bad-dup-domain.conf", 5, "duplicate domain 'xn--bcher-kva.example'"
