@@ -66,14 +66,6 @@ def spread(xs, fmt="%.0f"):
     return (fmt + " (" + fmt + ".." + fmt + ")") % (med(xs), min(xs), max(xs))
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
 def cpu_ms(pid):
     """utime + stime of a process (all threads), ms (clock-tick steps)."""
     with open("/proc/%d/stat" % pid) as f:
@@ -517,12 +509,12 @@ def bench_memory(w, nfill, nsess):
     try:
         for d in PF_DOMAINS:
             expect_continue(session(port, ["warm@" + d]), "warm " + d)
-        res["rss_start"] = rss_kb(proc.pid)
+        res["rss_start"] = tvtest.rss_kb(proc.pid)
         t0 = time.monotonic()
         fill(port, ["f%d.fill.bench.test" % i for i in range(nfill)])
         res["fill_s"] = time.monotonic() - t0
         time.sleep(1)
-        res["rss_filled"] = rss_kb(proc.pid)
+        res["rss_filled"] = tvtest.rss_kb(proc.pid)
         res["nfill"] = nfill
         log("memory: %d verdicts cached in %.0f s, VmRSS %d kB",
             nfill, res["fill_s"], res["rss_filled"])
@@ -536,12 +528,12 @@ def bench_memory(w, nfill, nsess):
         for d in PF_DOMAINS:
             expect_continue(session(port, ["warm@" + d]), "warm " + d)
         marks, done, t0 = [], 0, time.monotonic()
-        res["rss_sess0"] = rss_kb(proc.pid)
+        res["rss_sess0"] = tvtest.rss_kb(proc.pid)
         for target in (nsess // 10, nsess):
             sessions(port, target - done)
             done = target
             time.sleep(0.5)
-            marks.append((done, rss_kb(proc.pid)))
+            marks.append((done, tvtest.rss_kb(proc.pid)))
             log("memory: %d sessions, VmRSS %d kB", done, marks[-1][1])
         res["sess_s"] = time.monotonic() - t0
         res["sess_marks"] = marks

@@ -9,7 +9,6 @@ required-verify they verify by the recipient domain whatever the route.
 """
 import json
 import os
-import socket
 import sys
 import time
 
@@ -22,18 +21,6 @@ from probecase import (W, check_keys, dump, expect, make_conf,  # noqa: E402,F40
                        matched, nconn, not_verified, run, serve)
 
 
-def ipv6_usable():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        try:
-            s.bind(("::1", 0))
-        finally:
-            s.close()
-        return True
-    except OSError:
-        return False
-
-
 def setup_module(mctx):
     ca = tvtest.CA(mctx, cn="tlsverify test CA routes")
     leaf = ca.issue(cn="routes.invalid", sans=("*.r.test", "*.par.r.test"))
@@ -44,7 +31,7 @@ def setup_module(mctx):
         servers[ip] = serve(mctx, ip, port, leaf)
     servers["127.0.4.5"] = serve(mctx, "127.0.4.5", port, leaf, mode="plain")
     servers["127.0.4.6"] = serve(mctx, "127.0.4.6", port2, leaf)
-    W["v6"] = ipv6_usable()
+    W["v6"] = tvtest.ipv6_usable()
     if W["v6"]:
         servers["::1"] = serve(mctx, "::1", port2, leaf)
     dns = tvtest.DNS(mctx)

@@ -7,7 +7,6 @@ Each case is a recipient domain with one MX host on its own loopback address
 """
 import json
 import os
-import socket
 import sys
 import time
 
@@ -75,18 +74,6 @@ WILD_IP = "127.0.2.20"
 WILD_DOMAINS = ("wild.test", "sub.wild.test", "deep.sub.wild.test")
 
 
-def ipv6_usable():
-    try:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        try:
-            s.bind(("::1", 0))
-        finally:
-            s.close()
-        return True
-    except OSError:
-        return False
-
-
 def setup_module(mctx):
     ca = tvtest.CA(mctx, cn="tlsverify test CA verify")
     dns = tvtest.DNS(mctx)
@@ -94,7 +81,7 @@ def setup_module(mctx):
     servers = {}
     dests = {}
     # IPv6: PTR(::1) = ptr6.host.test, confirmed by its AAAA
-    W["v6"] = ipv6_usable()
+    W["v6"] = tvtest.ipv6_usable()
     if W["v6"]:
         servers["v6"] = serve(mctx, "::1", port,
                               ca.issue(cn="ptr6.host.test", sans=()))

@@ -784,3 +784,25 @@ def miltertest(ctx, script_path, vars=None, timeout=60):
         argv += ["-D", "%s=%s" % (k, v)]
     argv += ["-s", script_path]
     return ctx.run(argv, timeout=timeout, env=vars)
+
+
+def ipv6_usable():
+    """True when a socket can bind ::1 (IPv6 loopback) on this machine."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError:
+        return False
+
+
+def rss_kb(pid):
+    """VmRSS of a process in kB (from /proc), -1 when not found."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1

@@ -39,14 +39,6 @@ VERIFIED = ["v%02d.load.test" % i for i in range(20)]
 PLAIN = ["p%d.load.test" % i for i in range(10)]
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
-
-
 def setup(ctx):
     """Servers, DNS, milter. Returns (proc, port)."""
     ca = tvtest.CA(ctx, cn="tlsverify load CA")
@@ -144,7 +136,7 @@ def run_load(ctx, seconds, sessions):
         if not expected(d, kind, text):
             warm.wrong.append((d, kind, text[:80]))
         c.quit()
-    before = rss_kb(proc.pid)
+    before = tvtest.rss_kb(proc.pid)
     stats, peak = Stats(), [before]
     until = time.monotonic() + seconds
     threads = [threading.Thread(target=worker, args=(port, until, i, stats),
@@ -154,11 +146,11 @@ def run_load(ctx, seconds, sessions):
     while any(t.is_alive() for t in threads):
         time.sleep(1)
         if proc.poll() is None:
-            peak.append(rss_kb(proc.pid))
+            peak.append(tvtest.rss_kb(proc.pid))
     for t in threads:
         t.join(60)
     alive = proc.poll() is None
-    after = rss_kb(proc.pid) if alive else -1
+    after = tvtest.rss_kb(proc.pid) if alive else -1
     fig = {"seconds": seconds, "concurrent": sessions,
            "sessions": stats.sessions, "recipients": stats.rcpts,
            "answered": stats.answered, "wrong": stats.wrong + warm.wrong,
