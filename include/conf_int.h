@@ -69,6 +69,11 @@ struct conf_parse {
 extern const char *const conf_sect_names[CONF_NSECTS];
 
 char	*conf_reader(char *str, int num, void *stream);
+int	conf_check_value(struct conf_parse *, const char *v);
+int	conf_check_socket(struct conf_parse *, const char *v);
+int	conf_check_header(struct conf_parse *, const char *v);
+int	conf_check_helo(struct conf_parse *, const char *v);
+int	conf_has_space(const char *);
 int	conf_fail(struct conf_parse *, int line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	conf_parse_uint(struct conf_parse *, const char *what, const char *s,
