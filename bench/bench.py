@@ -688,7 +688,9 @@ def markdown(R, rows, args, elapsed):
                elapsed, " ".join(args)), "",
            "Machine: %d cores (%s), %d MB memory, %s, kernel %s." % (
                m["cores"], m["cpu"], m["mem_mb"], m["os"], m["kernel"]), "",
-           "Versions: " + "; ".join("%s %s" % (k, x) for k, x in v.items())
+           "Versions: " + "; ".join(
+               x if x.startswith(k + " ") else "%s %s" % (k, x)
+               for k, x in v.items())
            + ".", "",
            "Each figure: median (min..max) over the runs; ratios are "
            "between medians of the same run.", "",
