@@ -9,9 +9,10 @@
  * domain is local: not judged. A {rcpt_mailer} in skip_mailers is not
  * judged. A domain that is not a valid host name (an address literal, an
  * IDN that IDNA2008 refuses, more than 511 bytes) is never probed: its
- * setting comes from its ASCII ".parent" entries or "default"; under a
- * required* setting it is deferred or rejected (4.1.2 / 5.1.2 per on_fail),
- * else accepted untagged.
+ * setting comes from its ASCII ".parent" entries or "default", and the
+ * engine judges it at once as tlsverify-probe does: deferred or rejected
+ * (4.1.2 / 5.1.2 per on_fail) under required*, tagged "no-host" under
+ * preferred-verify.
  * none and preferred are accepted without a probe and without a header
  * entry. Everything else gets a verdict from the cache; when the probe
  * passes [probe] timeout, required* settings defer with 451 4.4.1 and
@@ -428,35 +429,6 @@ mlfi_skip_mailer(const struct conf *c, const char *mailer)
 	return 0;
 }
 
-/* A domain that is no valid host name: its .parent entries or default. */
-static void
-mlfi_invalid_domain(const struct conf *c, const char *raw,
-    struct mlfi_reply *r)
-{
-	enum tls_setting	s;
-	char			shown[128], lower[NAME_BUFLEN * 2];
-	size_t			i;
-
-	/* ".partner.org = required-verify" covers "x.partner.org" even when
-	 * x is not a valid label (an IDN that IDNA2008 refuses, say) */
-	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(lower); i++)
-		lower[i] = (char)tolower((unsigned char)raw[i]);
-	lower[i] = '\0';
-	s = conf_lookup_setting(c, lower, NULL);
-	if (!mlfi_is_required(s))
-		return;
-	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(shown); i++)
-		shown[i] = raw[i] > 0x20 && raw[i] < 0x7f ? raw[i] : '?';
-	shown[i] = '\0';
-	if (c->on_fail == ON_FAIL_REJECT)
-		mlfi_set(r, "550", "5.1.2", "recipient domain %s is not a "
-		    "host name: TLS policy cannot be checked", shown);
-	else
-		mlfi_set(r, "450", "4.1.2", "recipient domain %s is not a "
-		    "host name: TLS policy cannot be checked", shown);
-	log_info("domain=%s setting=%s result=invalid-domain action=%s",
-	    shown, conf_setting_name(s), r->code[0] == '5' ? "reject" : "defer");
-}
 
 static void
 mlfi_timeout(struct mlfi_conn *mc, const struct mlfi_parg *p,
@@ -478,6 +450,17 @@ mlfi_timeout(struct mlfi_conn *mc, const struct mlfi_parg *p,
 	    conf_setting_name(p->setting), NULL, NULL,
 	    "probe deadline passed");
 	mlfi_add_hdr(mc, domain, hdr);
+}
+
+/* One line per verdict (SPEC 7); Postfix gives the queue id only from the
+ * second recipient on. */
+static void
+mlfi_log(const char *qid, const char *domain, enum tls_setting s,
+    const char *fields, const char *cached)
+{
+	log_info("%s%s%sdomain=%s setting=%s %s cached=%s",
+	    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "", domain,
+	    conf_setting_name(s), fields, cached);
 }
 
 static void
@@ -508,12 +491,39 @@ mlfi_lookup(struct mlfi_conn *mc, struct mlfi_parg *p, const char *domain,
 		mlfi_set(r, "451", "4.3.0", "internal error: cannot check "
 		    "TLS of %s now", domain);
 	else {
-		log_info("%s%s%sdomain=%s setting=%s %s cached=%s",
-		    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "",
-		    domain, conf_setting_name(p->setting), a->logline,
+		mlfi_log(qid, domain, p->setting, a->logline,
 		    rc == CACHE_HIT ? "yes" : "no");
 		mlfi_answer(p, domain, a, mc, r);
 	}
+	cache_answer_unref(a);
+}
+
+/*
+ * A domain that is no valid host name is never probed: the engine judges it
+ * at once ("no-host", x.1.2 under a required setting, a tag under
+ * preferred-verify), exactly as tlsverify-probe does, under the setting of
+ * its ASCII ".parent" entries or "default" (".partner.org" covers
+ * "x.partner.org" even when x is an IDN that IDNA2008 refuses).
+ */
+static void
+mlfi_invalid_domain(struct mlfi_conn *mc, const char *raw, const char *qid,
+    struct mlfi_reply *r)
+{
+	struct mlfi_parg	 p;
+	struct cache_answer	*a;
+	char			 lower[NAME_BUFLEN];
+	size_t			 i;
+
+	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)raw[i]);
+	lower[i] = '\0';
+	p.g = mc->g;
+	p.setting = conf_lookup_setting(mc->g->conf, lower, NULL);
+	if (p.setting == TLS_NONE || p.setting == TLS_PREFERRED)
+		return;
+	a = mlfi_run(&p, lower, 0);
+	mlfi_log(qid, lower, p.setting, a->logline, "no");
+	mlfi_answer(&p, lower, a, mc, r);
 	cache_answer_unref(a);
 }
 
@@ -538,7 +548,7 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 	    mlfi_skip_mailer(mc->g->conf, mailer))
 		return;
 	if (rc > 0 || name_to_alabel(raw, domain, sizeof(domain)) != 0) {
-		mlfi_invalid_domain(mc->g->conf, raw, r);
+		mlfi_invalid_domain(mc, raw, qid, r);
 		return;
 	}
 	p.g = mc->g;

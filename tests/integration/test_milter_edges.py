@@ -51,6 +51,19 @@ def test_invalid_domain_judged_by_its_parent(ctx):
     assert other == ("continue", ""), other
 
 
+def test_invalid_domain_tagged_under_preferred_verify(ctx):
+    """The same verdict as tlsverify-probe: no-host, tagged, accepted."""
+    m = miltersvc.start(ctx, probe={"timeout": 2},
+                        dns={"nameserver": "127.0.0.1:%d" % ctx.port()},
+                        destinations={"default": "none",
+                                      ".tagged.test": "preferred-verify"})
+    rc, (mods, final) = rcpts(m.port, ["<u@\u2603.tagged.test>"], eom=True)
+    assert rc == ("continue", ""), rc
+    assert final[0] == "continue", final
+    hdrs = [d.split(b"\0")[1].decode() for k, d in mods if k == "addheader"]
+    assert len(hdrs) == 1 and "=no-host (preferred-verify" in hdrs[0], mods
+
+
 def test_overlong_domain_is_judged(ctx):
     m = miltersvc.start(ctx, probe={"timeout": 2},
                         dns={"nameserver": "127.0.0.1:%d" % ctx.port()},
