@@ -153,14 +153,28 @@ engine_ident_reason(struct attempt *a)
 		    pres[0] ? pres : "none", refs);
 }
 
+/* Phase II on the reference identifiers gathered so far. */
+static void
+engine_compare(struct probe *p, struct attempt *a)
+{
+	struct refid	*refs;
+	size_t		 i;
+
+	refs = xcalloc(a->n_refs, sizeof(*refs));
+	for (i = 0; i < a->n_refs; i++) {
+		refs[i].name = a->refs[i].name;
+		refs[i].source = a->refs[i].source;
+	}
+	(void)ident_check(&a->pres, refs, a->n_refs, p->mode, &a->id);
+	free(refs);
+}
+
 /* Phase II: reference identifiers, then the comparison. */
 static int
 engine_identity(struct probe *p, const struct target *t, X509 *leaf,
     struct attempt *a)
 {
-	struct refid	*refs;
-	size_t		 i;
-	int		 temp;
+	int	temp;
 
 	memset(&a->pres, 0, sizeof(a->pres));
 	if (ident_extract(leaf, &a->pres) != 0) {
@@ -169,15 +183,14 @@ engine_identity(struct probe *p, const struct target *t, X509 *leaf,
 		return 0;
 	}
 	a->ident_checked = 1;
-	temp = refs_build(p->dns, p->mode, p->v->domain, t, &p->tl,
-	    &a->pres, a);
-	refs = xcalloc(a->n_refs, sizeof(*refs));
-	for (i = 0; i < a->n_refs; i++) {
-		refs[i].name = a->refs[i].name;
-		refs[i].source = a->refs[i].source;
+	temp = refs_build(p->dns, p->mode, p->v->domain, t, &p->tl, a);
+	engine_compare(p, a);
+	/* "verify": the PTR name is asked for only when the domain did not
+	 * match and a CN could still match it (SPEC 4.1 step 2b) */
+	if (!a->id.matched && p->mode == IDENT_VERIFY && a->pres.n_cn > 0) {
+		temp |= refs_ptr(p->dns, t, a);
+		engine_compare(p, a);
 	}
-	(void)ident_check(&a->pres, refs, a->n_refs, p->mode, &a->id);
-	free(refs);
 	return temp;
 }
 

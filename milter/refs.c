@@ -21,8 +21,7 @@ refs_add(struct attempt *a, const char *name, enum ref_source src)
 	a->n_refs++;
 }
 
-/* PTR names of the connected address that resolve back to it. */
-static int
+int
 refs_ptr(struct dns_ctx *dns, const struct target *t, struct attempt *a)
 {
 	char		**names = NULL;
@@ -48,16 +47,14 @@ refs_ptr(struct dns_ctx *dns, const struct target *t, struct attempt *a)
 
 int
 refs_build(struct dns_ctx *dns, enum ident_mode mode, const char *domain,
-    const struct target *t, const struct target_list *tl,
-    const struct presented *p, struct attempt *a)
+    const struct target *t, const struct target_list *tl, struct attempt *a)
 {
 	size_t	i;
 	int	temp = 0;
 
 	refs_add(a, domain, REF_DOMAIN);
 	if (mode == IDENT_VERIFY)
-		return p->n_cn > 0 ? refs_ptr(dns, t, a) : 0;
-
+		return 0;
 	if (t->via == VIA_ROUTE_HOST || t->via == VIA_ROUTE_IP)
 		for (i = 0; i < t->n_names; i++)
 			refs_add(a, t->names[i], REF_ROUTE);
