@@ -190,6 +190,10 @@ target_host(struct dns_ctx *dns, struct target_list *tl,
 	char		reason[sizeof(tl->t[0].dns_reason)];
 	size_t		found;
 
+	if (tl->n >= TARGET_MAX) {	/* full: not even looked up */
+		tl->n_dropped++;
+		return;
+	}
 	found = target_resolve(dns, tl, src, &worst, reason, sizeof(reason));
 	if (found == 0)
 		target_add_unresolved(tl, src, worst, reason);

@@ -37,6 +37,9 @@ def setup_module(mctx):
     d.a("mx-c.ex.test", "127.0.0.4").aaaa("mx-c.ex.test", "::1")
     # mx-d.ex.test: no address at all
     d.a("mx-e.ex.test", "127.0.0.2")          # same address as mx-a
+    for i in range(40):                         # more MX than TARGET_MAX
+        d.mx("many.test", "m%02d.many.test" % i, 10 + i)
+        d.a("m%02d.many.test" % i, "127.0.1.%d" % (i + 1))
     d.aaaa("v6.test", "2001:db8::5").aaaa("v6.test", "::1")
     # PTR: forward-confirmed, not confirmed, v6
     d.ptr("127.0.0.2", "mx0a.emailhosted.test")
@@ -494,6 +497,20 @@ def test_targets_routes(ctx):
     assert targets(lines) == [("route-ip", "127.0.0.10", "127.0.0.10", 2600,
                                0, [], "OK")], lines
     assert "parent.test" not in dnsmasq_log()
+
+
+def test_targets_limit_stops_looking_up(ctx):
+    """TARGET_MAX (32) addresses are kept; the hosts past it are counted
+    as dropped and not even looked up (no DNS time spent on them)."""
+    cfg = conf(ctx)
+    lines, _, _ = dnsq(ctx, cfg, "targets", "many.test")
+    assert status(lines) == "OK", lines
+    t = targets(lines)
+    assert len(t) == 32 and t[-1][1] == "m31.many.test", t[-3:]
+    assert "DROPPED 8" in lines, lines
+    log = dnsmasq_log()
+    assert "query[A] m31.many.test" in log
+    assert "query[A] m32.many.test" not in log, "looked up past the limit"
 
 
 def test_targets_route_temp_host(ctx):
