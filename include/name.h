@@ -13,6 +13,11 @@
  * Underscore is allowed too (seen in real MX names). 0 otherwise.
  *
  * name_is_ip_literal(s): 1 when s parses as an IPv4 or IPv6 address.
+ *
+ * name_lower(in, len, out, outlen): in[0..len) with ASCII letters folded to
+ * lower case (other bytes kept) into out, NUL-terminated; out may be in.
+ * -1 (out untouched) when len >= outlen, else 0. The one case fold of the
+ * project: names are compared after it.
  */
 #ifndef TV_NAME_H
 #define TV_NAME_H
@@ -25,5 +30,6 @@
 int	name_to_alabel(const char *in, char *out, size_t outlen);
 int	name_is_hostname(const char *s, size_t len);
 int	name_is_ip_literal(const char *s);
+int	name_lower(const char *in, size_t len, char *out, size_t outlen);
 
 #endif

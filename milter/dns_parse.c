@@ -27,7 +27,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <ctype.h>
 #include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +77,7 @@ dns_get_name(const ns_msg *msg, const unsigned char *p,
 		return 0;
 	if (!name_is_hostname(out, len))
 		return -2;
-	for (; *out != '\0'; out++)
-		*out = (char)tolower((unsigned char)*out);
+	(void)name_lower(out, len, out, outlen);	/* in place, fits */
 	return 0;
 }
 

@@ -12,7 +12,6 @@
  * temporary when any attempt could not be judged for a temporary reason.
  * Targets left when the deadline passes are listed as not tried.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,16 +446,6 @@ engine_setting(const struct engine *e, struct verdict *v, int setting)
 	    key ? key : "none");
 }
 
-static void
-engine_lower(char *dst, size_t len, const char *src)
-{
-	size_t	i;
-
-	for (i = 0; src[i] != '\0' && i + 1 < len; i++)
-		dst[i] = (char)tolower((unsigned char)src[i]);
-	dst[i] = '\0';
-}
-
 static long
 engine_ms_since(const struct timespec *t0)
 {
@@ -481,7 +470,8 @@ engine_probe_ms(const struct engine *e, const char *domain, int setting,
 	valid = name_to_alabel(domain, v->domain, sizeof(v->domain)) == 0 &&
 	    !name_is_ip_literal(v->domain);
 	if (!valid)	/* looked up as it is: its ASCII .parent entries */
-		engine_lower(v->domain, sizeof(v->domain), v->input);
+		(void)name_lower(v->input, strlen(v->input), v->domain,
+		    sizeof(v->domain));	/* input fits: same size */
 	engine_setting(e, v, setting);
 	if (!engine_probes(v->setting))
 		v->outcome = OUTCOME_NOT_PROBED;

@@ -70,7 +70,6 @@ ident_add(struct presented *out, enum ident_type type,
 	size_t	 *nrej = type == IDENT_CN ? &out->n_rejected_cn :
 		    &out->n_rejected_dns;
 	char	 *copy;
-	size_t	  i;
 
 	if (s == NULL || len == 0 || memchr(s, '\0', len) != NULL ||
 	    !ident_name_valid((const char *)s, len, 1) ||
@@ -81,10 +80,7 @@ ident_add(struct presented *out, enum ident_type type,
 	if (s[len - 1] == '.')
 		len--;
 	copy = xmalloc(len + 1);
-	for (i = 0; i < len; i++)
-		copy[i] = (s[i] >= 'A' && s[i] <= 'Z') ?
-		    (char)(s[i] - 'A' + 'a') : (char)s[i];
-	copy[len] = '\0';
+	(void)name_lower((const char *)s, len, copy, len + 1);	/* fits */
 	arr[(*n)++] = copy;
 }
 

@@ -79,21 +79,14 @@ ident_name_valid(const char *s, size_t len, int wildcard)
 static int
 ident_norm(const char *in, int wildcard, char *out)
 {
-	size_t	n, i;
+	size_t	n;
 
 	n = strnlen(in, NAME_MAXLEN + 2);
 	if (n > NAME_MAXLEN + 1 || !ident_name_valid(in, n, wildcard))
 		return -1;
 	if (in[n - 1] == '.')
 		n--;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') :
-		    (char)c;
-	}
-	out[n] = '\0';
-	return 0;
+	return name_lower(in, n, out, NAME_BUFLEN);
 }
 
 /* An IPv4/IPv6 literal (raw input), or a normalised name that ends in an

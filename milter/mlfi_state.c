@@ -29,7 +29,6 @@
  */
 #include <sys/stat.h>
 #include <netinet/in.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,11 +511,9 @@ mlfi_invalid_domain(struct mlfi_conn *mc, const char *raw, const char *qid,
 	struct mlfi_parg	 p;
 	struct cache_answer	*a;
 	char			 lower[NAME_BUFLEN];
-	size_t			 i;
 
-	for (i = 0; raw[i] != '\0' && i + 1 < sizeof(lower); i++)
-		lower[i] = (char)tolower((unsigned char)raw[i]);
-	lower[i] = '\0';
+	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
+	    sizeof(lower));
 	p.g = mc->g;
 	p.setting = conf_lookup_setting(mc->g->conf, lower, NULL);
 	if (p.setting == TLS_NONE || p.setting == TLS_PREFERRED)

@@ -91,9 +91,8 @@ name_is_ip_literal(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* Lower-case ASCII copy of in[0..len) into out; -1 when it does not fit. */
-static int
-name_copy_lower(const char *in, size_t len, char *out, size_t outlen)
+int
+name_lower(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t	i;
 
@@ -121,7 +120,7 @@ name_idna(const char *in, size_t len, char *out, size_t outlen)
 	if (idn2_to_ascii_8z(tmp, &res,
 	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
 		goto out;
-	rv = name_copy_lower(res, strlen(res), out, outlen);
+	rv = name_lower(res, strlen(res), out, outlen);
 out:
 	idn2_free(res);
 	return rv;
@@ -145,7 +144,7 @@ name_to_alabel(const char *in, char *out, size_t outlen)
 	for (i = 0; i < len; i++)
 		if ((unsigned char)in[i] >= 0x80)
 			ascii = 0;
-	if ((ascii ? name_copy_lower(in, len, out, outlen) :
+	if ((ascii ? name_lower(in, len, out, outlen) :
 	    name_idna(in, len, out, outlen)) == -1)
 		goto out;
 	if (!name_is_hostname(out, strlen(out)) ||
