@@ -148,27 +148,27 @@ run_milter() {	# run_milter NAME PREFIX...: start, miltertest, stop
 run_milter as_user setpriv --reuid=$PKG --regid=$PKG --init-groups --
 run_milter as_root env
 
+# Count a check script's "PASS tag.name" / "FAIL tag.name: why" lines as
+# ours (name_tag); "must" is a check that proves the script ran at all.
+count_script() {	# tag out must
+	while read -r st name rest; do
+		name=${name%:}
+		case $st in
+		PASS) pass "${name#"$1".}_$1" ;;
+		FAIL) fail "${name#"$1".}_$1" "$rest" ;;
+		esac
+	done < "$2"
+	grep -q "^PASS $1.$3" "$2" ||
+	    fail "$1_run" "$(tail -5 "$2" | tr '\n' ' ')"
+}
+
 # 6. real Sendmail
 python3 tests/package/sendmail_check.py /usr/sbin/tlsverify-milter "$WORK/sendmail" > "$WORK/sendmail.out" 2>&1
-while read -r st name rest; do
-	case $st in
-	PASS) pass "${name#sendmail.}_sendmail" ;;
-	FAIL) name=${name%:}; fail "${name#sendmail.}_sendmail" "$rest" ;;
-	esac
-done < "$WORK/sendmail.out"
-grep -q '^PASS sendmail.queue_one_recipient' "$WORK/sendmail.out" ||
-    fail sendmail_run "$(tail -5 "$WORK/sendmail.out" | tr '\n' ' ')"
+count_script sendmail "$WORK/sendmail.out" queue_one_recipient
 
 # 6b. Postfix with smtpd chrooted, as README "3. Connect Postfix" says
 python3 tests/package/postfix_chroot_check.py > "$WORK/chroot.out" 2>&1
-while read -r st name rest; do
-	case $st in
-	PASS) pass "${name#chroot.}_chroot" ;;
-	FAIL) name=${name%:}; fail "${name#chroot.}_chroot" "$rest" ;;
-	esac
-done < "$WORK/chroot.out"
-grep -q '^PASS chroot.rcpt_deferred' "$WORK/chroot.out" ||
-    fail chroot_run "$(tail -5 "$WORK/chroot.out" | tr '\n' ' ')"
+count_script chroot "$WORK/chroot.out" rcpt_deferred
 
 # 7. purge
 installed=0
