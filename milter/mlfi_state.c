@@ -510,17 +510,21 @@ mlfi_invalid_domain(struct mlfi_conn *mc, const char *raw, const char *qid,
 {
 	struct mlfi_parg	 p;
 	struct cache_answer	*a;
-	char			 lower[NAME_BUFLEN];
+	char			 lower[NAME_BUFLEN], shown[NAME_BUFLEN];
+	size_t			 i;
 
 	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
 	    sizeof(lower));
+	for (i = 0; lower[i] != '\0'; i++)	/* for the log: printable */
+		shown[i] = lower[i] > 0x20 && lower[i] < 0x7f ? lower[i] : '?';
+	shown[i] = '\0';
 	p.g = mc->g;
 	p.setting = conf_lookup_setting(mc->g->conf, lower, NULL);
 	if (p.setting == TLS_NONE || p.setting == TLS_PREFERRED)
 		return;
 	a = mlfi_run(&p, lower, 0);
-	mlfi_log(qid, lower, p.setting, a->logline, "no");
-	mlfi_answer(&p, lower, a, mc, r);
+	mlfi_log(qid, shown, p.setting, a->logline, "no");
+	mlfi_answer(&p, shown, a, mc, r);
 	cache_answer_unref(a);
 }
 

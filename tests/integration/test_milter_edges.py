@@ -42,11 +42,17 @@ def test_invalid_domain_judged_by_its_parent(ctx):
                         dns={"nameserver": "127.0.0.1:%d" % ctx.port()},
                         destinations={"default": "preferred",
                                       ".partner.test": "required-verify"})
-    snowman, literal, other = rcpts(m.port, [
+    snowman, literal, other, forged = rcpts(m.port, [
         "<u@\u2603.partner.test>", "<u@[192.0.2.1]>",
-        "<u@\u2603.elsewhere.test>"])
+        "<u@\u2603.elsewhere.test>", "<u@x\nforged=1.partner.test>"])
     assert snowman[0] == "replycode" and \
         snowman[1].startswith("450 4.1.2 "), snowman
+    assert forged[0] == "replycode" and "\n" not in forged[1], forged
+    # the verdict lines name such domains in printable ASCII only
+    log = m.log()
+    assert "domain=???.partner.test" in log, log[-1500:]
+    assert "\nforged=1" not in log and "domain=x?forged=1" in log, \
+        log[-1500:]
     assert literal == ("continue", ""), literal
     assert other == ("continue", ""), other
 
