@@ -35,6 +35,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "text.h"
 #include "revoke.h"
 
 #define CERT_MAXERR	32
@@ -121,15 +122,6 @@ cert_verify_cb(int ok, X509_STORE_CTX *sctx)
 	return 1;
 }
 
-/* Replace every byte outside printable ASCII. */
-static void
-cert_printable(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			*s = '?';
-}
-
 static void
 cert_name(const X509_NAME *name, char *dst, size_t size)
 {
@@ -144,7 +136,7 @@ cert_name(const X509_NAME *name, char *dst, size_t size)
 		dst[n] = '\0';
 	BIO_free(mem);
 	dst[strnlen(dst, size - 1)] = '\0';	/* stop at an embedded NUL */
-	cert_printable(dst);
+	(void)text_printable(dst, size, dst, strlen(dst), NULL);
 }
 
 static void

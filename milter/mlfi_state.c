@@ -41,6 +41,7 @@
 #include "mlfi.h"
 #include "name.h"
 #include "report.h"
+#include "text.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -511,13 +512,11 @@ mlfi_invalid_domain(struct mlfi_conn *mc, const char *raw, const char *qid,
 	struct mlfi_parg	 p;
 	struct cache_answer	*a;
 	char			 lower[NAME_BUFLEN], shown[NAME_BUFLEN];
-	size_t			 i;
 
 	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
 	    sizeof(lower));
-	for (i = 0; lower[i] != '\0'; i++)	/* for the log: printable */
-		shown[i] = lower[i] > 0x20 && lower[i] < 0x7f ? lower[i] : '?';
-	shown[i] = '\0';
+	(void)text_printable(shown, sizeof(shown), lower, strlen(lower),
+	    " ");				/* for the log: one word */
 	p.g = mc->g;
 	p.setting = conf_lookup_setting(mc->g->conf, lower, NULL);
 	if (p.setting == TLS_NONE || p.setting == TLS_PREFERRED)

@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "smtp.h"
+#include "text.h"
 
 void
 smtp_reply_init(struct smtp_reply *r)
@@ -35,21 +36,6 @@ smtp_reply_init(struct smtp_reply *r)
 }
 
 /* Copy len bytes of peer text into dst (size > 0), printable ASCII only. */
-static void
-smtp_reply_copy_text(char *dst, size_t size, const char *src, size_t len)
-{
-	size_t	i;
-
-	if (len > size - 1)
-		len = size - 1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	dst[len] = '\0';
-}
-
 /* Is the text of an EHLO line the keyword STARTTLS (parameters allowed)? */
 static int
 smtp_reply_is_starttls(const char *text, size_t len)
@@ -109,7 +95,8 @@ smtp_reply_line(struct smtp_reply *r, const char *line, size_t len)
 	text = len > 4 ? line + 4 : "";
 	tlen = len > 4 ? len - 4 : 0;
 	if (r->code == 0)
-		smtp_reply_copy_text(r->text, sizeof(r->text), text, tlen);
+		(void)text_printable(r->text, sizeof(r->text), text, tlen,
+		    NULL);
 	else if (smtp_reply_is_starttls(text, tlen))
 		r->starttls = 1;
 	r->code = code;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "verdict.h"
+#include "text.h"
 #include "xalloc.h"
 
 enum action
@@ -78,20 +79,6 @@ verdict_xdetail(const struct verdict *v)
 	return "4.1";
 }
 
-/* Copy src into dst as printable ASCII without '%' (libmilter's rule). */
-static void
-verdict_clean(char *dst, size_t len, const char *src)
-{
-	size_t	i, j;
-
-	for (i = j = 0; src[i] != '\0' && j + 1 < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		dst[j++] = (c < 0x20 || c > 0x7e || c == '%') ? '?' : (char)c;
-	}
-	dst[j] = '\0';
-}
-
 static void
 verdict_text(struct verdict *v)
 {
@@ -107,7 +94,7 @@ verdict_text(struct verdict *v)
 	case OUTCOME_NULL_MX:
 		(void)snprintf(buf, sizeof(buf),
 		    "%s does not accept mail (null MX)", v->domain);
-		verdict_clean(v->text, sizeof(v->text), buf);
+		(void)text_printable(v->text, sizeof(v->text), buf, strlen(buf), "%");
 		return;
 	case OUTCOME_NO_TLS:	what = "TLS required"; break;
 	case OUTCOME_UNVERIFIED: what = "TLS verification failed"; break;
@@ -116,7 +103,7 @@ verdict_text(struct verdict *v)
 	}
 	(void)snprintf(buf, sizeof(buf), "%s for %s (%s): %s%s", what,
 	    v->domain, conf_setting_name(v->setting), where, v->reason);
-	verdict_clean(v->text, sizeof(v->text), buf);
+	(void)text_printable(v->text, sizeof(v->text), buf, strlen(buf), "%");
 }
 
 void
