@@ -75,6 +75,12 @@ struct cert_revopts {
 	struct trace		*trace;		/* may be NULL */
 };
 
+/* The SHA-256 digest of leaf's DER subjectPublicKeyInfo as Postfix
+ * prints fingerprints ("AB:CD:...", CERT_FPRLEN bytes with the NUL);
+ * "" when it cannot be computed. */
+#define CERT_FPRLEN	96
+void	cert_spki_sha256(X509 *leaf, char out[CERT_FPRLEN]);
+
 void	cert_check(SSL_CTX *, X509 *leaf, STACK_OF(X509) *chain,
 	    struct cert_result *out);
 void	cert_check_rev(SSL_CTX *, X509 *leaf, STACK_OF(X509) *chain,

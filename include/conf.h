@@ -124,6 +124,11 @@ struct conf {
 	unsigned	 failed_ttl;	/* default 300 */
 	unsigned	 tempfail_ttl;	/* default 60 */
 	unsigned	 max_entries;	/* default 10000 */
+	unsigned	 max_probes;	/* probes at once, default 64 */
+
+	/* [policy] (SPEC 10) */
+	char		*policy_socket;	/* default NULL: off */
+	char		*policy_transport; /* default "smtp" */
 
 	/* [destinations] */
 	struct dest_entry *dests;

@@ -30,6 +30,7 @@ enum conf_sect {
 	CONF_SECT_PROBE,
 	CONF_SECT_DNS,
 	CONF_SECT_CACHE,
+	CONF_SECT_POLICY,
 	CONF_SECT_DEST,
 	CONF_SECT_ROUTES,
 	CONF_NSECTS
@@ -71,6 +72,7 @@ extern const char *const conf_sect_names[CONF_NSECTS];
 char	*conf_reader(char *str, int num, void *stream);
 int	conf_check_value(struct conf_parse *, const char *v);
 int	conf_check_socket(struct conf_parse *, const char *v);
+int	conf_check_word(struct conf_parse *, const char *key, const char *v);
 int	conf_check_header(struct conf_parse *, const char *v);
 int	conf_check_helo(struct conf_parse *, const char *v);
 int	conf_has_space(const char *);

@@ -15,6 +15,11 @@
  * generation at MAIL FROM and keep it to end of message; probe threads keep
  * theirs until they end.
  *
+ * A generation records, when loaded, the digest of what its verdicts
+ * depend on (trust_fp, see trustfp.h); epoch is the trust epoch its
+ * verdicts belong to in the cache (set by decide.c when it is installed:
+ * the previous one's when trust_fp is the same, else a new one).
+ *
  * gen_cache_key(conf, domain, setting) builds the cache key of a recipient
  * domain (A-label): "domain|setting|routes", routes as text
  * "host:port/prio,..." from conf_lookup_routes() ("" without routes), so a
@@ -27,11 +32,14 @@
 #include <stddef.h>
 #include "conf.h"
 #include "engine.h"
+#include "trustfp.h"
 
 struct gen {
 	struct conf	*conf;
 	struct engine	*engine;
 	unsigned long	 id;		/* 1, 2, ... in load order */
+	unsigned long	 epoch;		/* trust epoch (decide.c) */
+	char		 trust_fp[TRUSTFP_LEN];
 	unsigned	 refs;		/* atomic */
 };
 

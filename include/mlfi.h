@@ -4,18 +4,14 @@
  *
  * mlfi_desc() is the struct smfiDesc to pass to smfi_register().
  *
- * mlfi_start(g) installs the first generation (taking the caller's
- * reference) and creates the verdict cache with its limits;
- * mlfi_reload(path) loads a new generation: on success the cache takes the
- * new limits, cached verdicts whose key the new configuration no longer
- * produces are dropped, and the new generation becomes current (messages in
- * flight keep theirs); on failure the error is logged and the old one
- * stays. Returns 0 or -1. mlfi_stop() waits for probe threads and frees
- * the cache and the current generation.
+ * mlfi_start(g), mlfi_reload(path) and mlfi_stop() are decide_start(),
+ * decide_reload() and decide_stop() (decide.h: the generations and the
+ * verdict cache, shared with the policy service).
  *
  * The rest is the per-connection state used by mlfi.c:
  * mlfi_msg_begin() starts a message (takes the current generation),
- * mlfi_rcpt() judges one recipient and fills the reply to give,
+ * mlfi_rcpt() asks decide_domain() about one recipient and fills the
+ * reply to give,
  * mlfi_hdr_value() returns the folded header value (free it; NULL when no
  * domain was probed) and its name, mlfi_msg_end() frees the message's
  * state, mlfi_conn_free() the connection's.

@@ -80,6 +80,7 @@ struct attempt {
 	size_t		 n_refs;
 	struct ident_result id;
 	int		 verified;
+	char		 spki_sha256[CERT_FPRLEN];	/* leaf, when tls */
 	char		 tls_version[32];
 	char		 cipher[64];
 	char		 reason[256];

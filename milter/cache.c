@@ -9,6 +9,11 @@
  * the probe thread and the waiters can keep a pointer to it without a
  * reference count. The cache owns its entries; answers are shared by
  * reference (cache_answer_ref/unref).
+ *
+ * Probe threads: at most max_probes run; a job past that waits in a FIFO
+ * queue and is taken by the next thread that finishes its own job (a
+ * thread runs jobs until the queue is empty). A queued job is "probing"
+ * for single flight, so its entry is busy too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,8 +28,6 @@
 #include "xalloc.h"
 
 #define CACHE_BUCKETS0	256
-#define CACHE_MAX_REFRESH 64	/* no refresh-ahead while this many probe
-				   threads run (the answer is still fresh) */
 
 struct centry {
 	char		*key;
@@ -32,7 +35,8 @@ struct centry {
 	struct cache_answer *ans;	/* NULL until the first probe ends */
 	long		 stored;	/* now_ms() when ans was stored */
 	long		 ttl;
-	int		 probing;
+	int		 probing;	/* running or queued */
+	int		 unread;	/* stored with no waiter, not read yet */
 	unsigned	 waiters;
 	unsigned long	 done_seq;
 	struct centry	*hnext;		/* hash chain */
@@ -50,8 +54,11 @@ struct cache {
 	size_t		 n;
 	struct centry	*head, *tail;
 	unsigned	 threads;	/* probe threads running */
+	unsigned	 max_probes;
+	struct cjob	*qhead, *qtail;	/* jobs waiting for a thread */
+	size_t		 nqueued;
 	unsigned long	 probes;
-	unsigned long	 epoch;		/* cache_flush() count */
+	unsigned long	 epoch;		/* trust epoch (cache_flush()) */
 	int		 stopping;	/* cache_stop(): no new probes */
 };
 
@@ -62,7 +69,9 @@ struct cjob {
 	void		 (*release)(void *);
 	void		*held;
 	long		 deadline_ms;
-	unsigned long	 epoch;		/* c->epoch when the probe started */
+	long		 queued_at;	/* monotonic ms */
+	unsigned long	 epoch;		/* the asking configuration's */
+	struct cjob	*qnext;
 };
 
 static long
@@ -102,7 +111,16 @@ cache_new(long (*now_ms)(void))
 	c->ttl[CACHE_FAILED] = 300 * 1000L;
 	c->ttl[CACHE_TEMP] = 60 * 1000L;
 	c->max_entries = 10000;
+	c->max_probes = CACHE_MAX_PROBES;
 	return c;
+}
+
+void
+cache_set_probes(struct cache *c, unsigned max_probes)
+{
+	pthread_mutex_lock(&c->mu);
+	c->max_probes = max_probes > 0 ? max_probes : 1;
+	pthread_mutex_unlock(&c->mu);
 }
 
 void
@@ -121,26 +139,28 @@ cache_set_limits(struct cache *c, long ok_ttl, long failed_ttl,
 
 struct cache_answer *
 cache_answer_new(enum cache_kind kind, int action, const char *code,
-    const char *xcode, const char *text, const char *logline, const char *hdr)
+    const char *xcode, const char *const *str)
 {
 	struct cache_answer	*a;
-	size_t			 lt, ll, lh;
+	size_t			 len[CA_NSTR], total = 0, i;
+	char			*p, **dst[CA_NSTR];
 
-	text = text ? text : "";
-	logline = logline ? logline : "";
-	hdr = hdr ? hdr : "";
-	lt = strlen(text) + 1;
-	ll = strlen(logline) + 1;
-	lh = strlen(hdr) + 1;
+	for (i = 0; i < CA_NSTR; i++)
+		total += len[i] = (str[i] != NULL ? strlen(str[i]) : 0) + 1;
 	/* one allocation: 100,000 cached verdicts must stay small */
-	a = xcalloc(1, sizeof(*a) + lt + ll + lh);
+	a = xcalloc(1, sizeof(*a) + total);
 	a->kind = kind;
 	a->action = action;
 	(void)snprintf(a->code, sizeof(a->code), "%s", code ? code : "");
 	(void)snprintf(a->xcode, sizeof(a->xcode), "%s", xcode ? xcode : "");
-	a->text = memcpy((char *)(a + 1), text, lt);
-	a->logline = memcpy(a->text + lt, logline, ll);
-	a->hdr = memcpy(a->logline + ll, hdr, lh);
+	dst[CA_TEXT] = &a->text;
+	dst[CA_LOG] = &a->logline;
+	dst[CA_HDR] = &a->hdr;
+	dst[CA_MATCH] = &a->match;
+	dst[CA_FPR] = &a->fpr;
+	dst[CA_CN] = &a->cn;
+	for (p = (char *)(a + 1), i = 0; i < CA_NSTR; p += len[i], i++)
+		*dst[i] = memcpy(p, str[i] != NULL ? str[i] : "", len[i]);
 	a->refs = 1;
 	return a;
 }
@@ -241,15 +261,23 @@ cache_busy(const struct centry *e)
 	return e->probing || e->waiters > 0;
 }
 
-/* Evict idle entries from the LRU tail until there is room for one more. */
+static int
+cache_fresh(struct cache *c, const struct centry *e, long now)
+{
+	return e->ans != NULL && now < e->stored + e->ttl;
+}
+
+/* Evict idle entries from the LRU tail until there is room for one more;
+ * a fresh answer nobody has read yet (a background probe's) stays. */
 static void
 cache_evict(struct cache *c, size_t room)
 {
 	struct centry	*e = c->tail, *prev;
+	long		 now = c->now_ms();
 
 	while (e != NULL && c->n + room > c->max_entries) {
 		prev = e->prev;
-		if (!cache_busy(e))
+		if (!cache_busy(e) && !(e->unread && cache_fresh(c, e, now)))
 			cache_remove(c, e);
 		e = prev;
 	}
@@ -276,65 +304,142 @@ cache_insert(struct cache *c, const char *key, const char *domain)
 
 /* --- probe threads ----------------------------------------------------- */
 
+/*
+ * Store j's answer a in its entry (mutex held). Not stored for later
+ * requests: an answer asked for under another trust epoch (its waiters
+ * get it, unless a fresh answer is there), and a temporary answer while a
+ * fresh CACHE_OK one stands (stale-if-error).
+ */
+static void
+cache_store(struct cache *c, struct cjob *j, struct cache_answer *a)
+{
+	struct centry	*e = j->e;
+	long		 now = c->now_ms();
+	int		 fresh = cache_fresh(c, e, now);
+
+	if (a == NULL)
+		return;
+	if (fresh && (j->epoch != c->epoch || (a->kind == CACHE_TEMP &&
+	    e->ans->kind == CACHE_OK))) {
+		if (j->epoch == c->epoch)
+			log_info("%s: refresh failed temporarily; the verified "
+			    "answer stands until it expires", e->domain);
+		cache_answer_unref(a);
+		return;
+	}
+	cache_answer_unref(e->ans);
+	e->ans = a;
+	e->stored = now;
+	e->ttl = c->ttl[a->kind <= CACHE_TEMP ? a->kind : CACHE_TEMP];
+	if (j->epoch != c->epoch)	/* judged with an old config */
+		e->ttl = 0;		/* only for its waiters */
+	e->unread = e->waiters == 0;
+}
+
+/* The next queued job still worth running, or NULL (mutex held). Jobs
+ * whose deadline passed in the queue are dropped: their waiters time out
+ * on their own (done_seq does not move). */
+static struct cjob *
+cache_dequeue(struct cache *c)
+{
+	struct cjob	*j;
+
+	while ((j = c->qhead) != NULL) {
+		if ((c->qhead = j->qnext) == NULL)
+			c->qtail = NULL;
+		c->nqueued--;
+		if (!c->stopping &&
+		    cache_mono_ms() - j->queued_at < j->deadline_ms)
+			return j;
+		j->e->probing = 0;
+		j->release(j->held);
+		free(j);
+	}
+	return NULL;
+}
+
 static void *
 cache_thread(void *arg)
 {
 	struct cjob		*j = arg;
 	struct cache		*c = j->c;
-	struct centry		*e = j->e;
 	struct cache_answer	*a;
+	long			 left;
 
-	a = j->run(j->held, e->domain, j->deadline_ms);	/* domain is const */
-	j->release(j->held);
-	pthread_mutex_lock(&c->mu);
-	if (a != NULL) {
-		cache_answer_unref(e->ans);
-		e->ans = a;
-		e->stored = c->now_ms();
-		e->ttl = c->ttl[a->kind <= CACHE_TEMP ? a->kind : CACHE_TEMP];
-		if (j->epoch != c->epoch)	/* judged with an old config */
-			e->ttl = 0;		/* only for its waiters */
+	while (j != NULL) {
+		left = j->deadline_ms - (cache_mono_ms() - j->queued_at);
+		a = j->run(j->held, j->e->domain, left > 0 ? left : 1);
+		j->release(j->held);
+		pthread_mutex_lock(&c->mu);
+		cache_store(c, j, a);
+		j->e->probing = 0;
+		j->e->done_seq++;
+		free(j);
+		j = cache_dequeue(c);
+		if (j == NULL)
+			c->threads--;
+		cache_evict(c, 0);
+		pthread_cond_broadcast(&c->cv);
+		pthread_mutex_unlock(&c->mu);
 	}
-	e->probing = 0;
-	e->done_seq++;
-	c->threads--;
-	cache_evict(c, 0);
-	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
-	free(j);
 	return NULL;
 }
 
-/* Start the probe for e (mutex held). 0 or -1. */
 static int
-cache_start(struct cache *c, struct centry *e, const struct cache_probe *p)
+cache_spawn(struct cache *c, struct cjob *j)
 {
-	struct cjob	*j;
 	pthread_attr_t	 attr;
 	pthread_t	 t;
 	int		 rc;
 
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, cache_thread, j);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		log_err("cache: cannot start a probe thread: %s",
+		    strerror(rc));
+	return rc;
+}
+
+/*
+ * Start (or queue, when queue is set) the probe for e (mutex held).
+ * 0 started or queued, -1 error, -2 all probe threads busy (and the queue
+ * full or not allowed).
+ */
+static int
+cache_start(struct cache *c, struct centry *e, const struct cache_probe *p,
+    int queue)
+{
+	struct cjob	*j;
+	int		 spawn = c->threads < c->max_probes;
+
 	if (c->stopping)
 		return -1;
+	if (!spawn && (!queue || c->nqueued >= CACHE_MAX_QUEUED))
+		return -2;
 	j = xcalloc(1, sizeof(*j));
-
 	j->c = c;
 	j->e = e;
 	j->run = p->run;
 	j->release = p->release;
 	j->deadline_ms = p->deadline_ms;
-	j->epoch = c->epoch;
+	j->queued_at = cache_mono_ms();
+	j->epoch = p->epoch;
 	j->held = p->hold(p->arg);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	e->probing = 1;
-	c->threads++;
 	c->probes++;
-	rc = pthread_create(&t, &attr, cache_thread, j);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		log_err("cache: cannot start a probe thread: %s",
-		    strerror(rc));
+	if (!spawn) {
+		if (c->qtail != NULL)
+			c->qtail->qnext = j;
+		else
+			c->qhead = j;
+		c->qtail = j;
+		c->nqueued++;
+		return 0;
+	}
+	c->threads++;
+	if (cache_spawn(c, j) != 0) {
 		e->probing = 0;
 		c->threads--;
 		c->probes--;
@@ -377,6 +482,7 @@ cache_wait(struct cache *c, struct centry *e, long wait_ms,
 	e->waiters--;
 	if (e->done_seq != seq && e->ans != NULL) {
 		*ans = cache_answer_ref(e->ans);
+		e->unread = 0;
 		rc = CACHE_PROBED;
 	}
 	return rc;
@@ -387,19 +493,20 @@ cache_get(struct cache *c, const char *key, const char *domain,
     const struct cache_probe *p, struct cache_answer **ans)
 {
 	struct centry	*e;
-	enum cache_rc	 rc;
+	enum cache_rc	 rc = CACHE_TIMEOUT;
 	long		 now;
+	int		 st = 0;
 
 	*ans = NULL;
 	pthread_mutex_lock(&c->mu);
 	now = c->now_ms();
 	e = cache_find(c, key);
-	if (e != NULL && e->ans != NULL && now < e->stored + e->ttl) {
+	if (e != NULL && cache_fresh(c, e, now)) {
 		cache_lru_front(c, e);
-		if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10 &&
-		    c->threads < CACHE_MAX_REFRESH)
-			(void)cache_start(c, e, p);	/* refresh ahead */
+		if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10)
+			(void)cache_start(c, e, p, 0);	/* refresh ahead */
 		*ans = cache_answer_ref(e->ans);
+		e->unread = 0;
 		pthread_mutex_unlock(&c->mu);
 		return CACHE_HIT;
 	}
@@ -407,9 +514,11 @@ cache_get(struct cache *c, const char *key, const char *domain,
 		e = cache_insert(c, key, domain);
 	else
 		cache_lru_front(c, e);
-	if (!e->probing && cache_start(c, e, p) != 0)
+	if (!e->probing)
+		st = cache_start(c, e, p, 1);
+	if (st == -1)
 		rc = CACHE_ERROR;
-	else
+	else if (st == 0)
 		rc = cache_wait(c, e, p->wait_ms, ans);
 	pthread_mutex_unlock(&c->mu);
 	return rc;
@@ -453,13 +562,24 @@ cache_probes(struct cache *c)
 	return n;
 }
 
+size_t
+cache_queued(struct cache *c)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->nqueued;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
 void
-cache_flush(struct cache *c)
+cache_flush(struct cache *c, unsigned long epoch)
 {
 	struct centry	*e, *prev;
 
 	pthread_mutex_lock(&c->mu);
-	c->epoch++;
+	c->epoch = epoch;
 	for (e = c->tail; e != NULL; e = prev) {
 		prev = e->prev;
 		if (!cache_busy(e))
@@ -482,7 +602,7 @@ void
 cache_drain(struct cache *c)
 {
 	pthread_mutex_lock(&c->mu);
-	while (c->threads > 0)
+	while (c->threads > 0 || c->nqueued > 0)
 		pthread_cond_wait(&c->cv, &c->mu);
 	pthread_mutex_unlock(&c->mu);
 }

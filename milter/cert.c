@@ -30,6 +30,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -363,4 +364,21 @@ cert_check_rev(SSL_CTX *ctx, X509 *leaf, STACK_OF(X509) *chain,
 		cert_finish(&e, out);
 	}
 	sk_X509_pop_free(vchain, X509_free);
+}
+
+void
+cert_spki_sha256(X509 *leaf, char out[CERT_FPRLEN])
+{
+	unsigned char	*der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned	 mdlen = 0, i;
+	int		 len;
+
+	out[0] = '\0';
+	if ((len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(leaf), &der)) <= 0)
+		return;
+	if (EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) == 1)
+		for (i = 0; i < mdlen && 3 * i + 3 <= CERT_FPRLEN; i++)
+			(void)snprintf(out + 3 * i, 4, "%s%02X", i ? ":" : "",
+			    md[i]);
+	OPENSSL_free(der);
 }

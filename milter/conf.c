@@ -45,6 +45,8 @@ enum conf_kind {
 	K_PATH,		/* string; empty: unset (NULL) */
 	K_USER,		/* word; empty: unset (NULL) */
 	K_SOCKET,	/* libmilter socket spec */
+	K_SOCKET_OPT,	/* the same, or empty: off (NULL) */
+	K_WORD,		/* 1-64 of [A-Za-z0-9_-] */
 	K_ONFAIL,	/* defer | reject */
 	K_HEADER,	/* header field name */
 	K_HELO,		/* host name or [address]; empty: gethostname() */
@@ -90,11 +92,15 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_CACHE, "failed_ttl", K_UINT, OFF(failed_ttl), 0, 604800 },
 	{ CONF_SECT_CACHE, "tempfail_ttl", K_UINT, OFF(tempfail_ttl), 0, 604800 },
 	{ CONF_SECT_CACHE, "max_entries", K_UINT, OFF(max_entries), 1, 10000000 },
+	{ CONF_SECT_CACHE, "max_probes", K_UINT, OFF(max_probes), 1, 10000 },
+	{ CONF_SECT_POLICY, "socket", K_SOCKET_OPT, OFF(policy_socket), 0, 0 },
+	{ CONF_SECT_POLICY, "transport", K_WORD, OFF(policy_transport), 0, 0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 const char *const conf_sect_names[CONF_NSECTS] = {
-	"", "milter", "probe", "dns", "cache", "destinations", "smtproutes"
+	"", "milter", "probe", "dns", "cache", "policy", "destinations",
+	"smtproutes"
 };
 
 static const char *const conf_default_mailers[] = {
@@ -217,6 +223,14 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 		break;
 	case K_SOCKET:
 		if (conf_check_socket(p, v) == -1)
+			return -1;
+		break;
+	case K_SOCKET_OPT:
+		if (*v != '\0' && conf_check_socket(p, v) == -1)
+			return -1;
+		break;
+	case K_WORD:
+		if (conf_check_word(p, k->name, v) == -1)
 			return -1;
 		break;
 	case K_HEADER:
@@ -369,6 +383,8 @@ conf_new(const char *path)
 	c->failed_ttl = 300;
 	c->tempfail_ttl = 60;
 	c->max_entries = 10000;
+	c->max_probes = 64;
+	c->policy_transport = xstrdup("smtp");
 	return c;
 }
 
@@ -504,6 +520,8 @@ conf_free(struct conf *c)
 	free(c->ca_path);
 	free(c->crl_file);
 	free(c->crl_path);
+	free(c->policy_socket);
+	free(c->policy_transport);
 	conf_route_free(c);
 	free(c);
 }

@@ -4,7 +4,8 @@
  * conf_check_socket() (libmilter's unix:/local:/inet:/inet6: forms, the
  * port 1-65535), conf_check_header() (a header field name of 1-76 printable
  * bytes without ':'), conf_check_helo() (a host name or [address]),
- * conf_has_space(). Each returns 0, or -1 after conf_fail().
+ * conf_check_word() (1-64 letters, digits, '-' or '_': a Postfix transport
+ * name), conf_has_space(). Each returns 0, or -1 after conf_fail().
  */
 #include <ctype.h>
 #include <string.h>
@@ -107,4 +108,16 @@ conf_check_helo(struct conf_parse *p, const char *v)
 		return 0;
 	return conf_fail(p, p->lineno,
 	    "helo: '%.100s' is not a host name or [address]", v);
+}
+
+int
+conf_check_word(struct conf_parse *p, const char *key, const char *v)
+{
+	size_t	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789-_");
+
+	if (n == 0 || n > 64 || v[n] != '\0')
+		return conf_fail(p, p->lineno, "%s: '%.60s': expected 1-64 "
+		    "letters, digits, '-' or '_'", key, v);
+	return 0;
 }

@@ -204,6 +204,7 @@ engine_judge(struct probe *p, const struct target *t,
 
 	cert_check_rev(p->e->ssl, sr->leaf, sr->chain, &ro, &a->cert);
 	a->cert_checked = 1;
+	cert_spki_sha256(sr->leaf, a->spki_sha256);
 	trace_add(p->tr, "certificate: %s%s%s (subject %s; issuer %s; "
 	    "valid %s to %s)", a->cert.reason, a->cert.valid ? "" : ": ",
 	    a->cert.valid ? "" : a->cert.detail, a->cert.subject,

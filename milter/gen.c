@@ -21,10 +21,11 @@ gen_load(const char *path, char *err, size_t errlen)
 	struct conf	*conf = NULL;
 	struct engine	*engine;
 	struct gen	*g;
-	char		 eerr[512];
+	char		 eerr[512], fp[TRUSTFP_LEN];
 
 	if (conf_load(path, &conf, err, errlen) != 0)
 		return NULL;
+	trustfp_compute(conf, fp);	/* before the engine reads the files */
 	eerr[0] = '\0';
 	if ((engine = engine_new(conf, eerr, sizeof(eerr))) == NULL) {
 		(void)snprintf(err, errlen, "%s: %s", path,
@@ -36,6 +37,7 @@ gen_load(const char *path, char *err, size_t errlen)
 	g->conf = conf;
 	g->engine = engine;
 	g->refs = 1;
+	memcpy(g->trust_fp, fp, sizeof(g->trust_fp));
 	pthread_mutex_lock(&gen_mu);
 	g->id = gen_next_id++;
 	pthread_mutex_unlock(&gen_mu);

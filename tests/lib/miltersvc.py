@@ -2,7 +2,7 @@
 
 start(ctx, sections) writes the configuration (tvtest.write_conf keyword
 sections; [milter] socket is set to inet:PORT@127.0.0.1 on a fresh port),
-runs `tlsverify-milter -f -c CONF` with ctx.spawn (stderr log in
+runs `tlsverify-milter -f -c CONF` with ctx.spawn (env: extra environment) (stderr log in
 proc.log) and waits until the socket accepts. stop(proc) sends SIGTERM by
 PID (libmilter notices it within its 5 s listener poll), checks the log for
 sanitizer reports and that the exit status was 0. The same approach as
@@ -28,13 +28,13 @@ class Milter:
         stop(self.proc)
 
 
-def start(ctx, name="milter.conf", **sections):
+def start(ctx, name="milter.conf", env=None, **sections):
     port = ctx.port()
     milter = dict(sections.pop("milter", None) or {})
     milter["socket"] = "inet:%d@127.0.0.1" % port
     conf = tvtest.write_conf(ctx, name=name, milter=milter, **sections)
     proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
-                      "-c", conf])
+                      "-c", conf], env=env)
     ctx.cleanup(stop, proc)
     try:
         tvtest.wait_tcp("127.0.0.1", port, timeout=15)

@@ -2,7 +2,8 @@
  * test_cache.c - the verdict cache with a fake probe and a fake clock:
  * single flight, lifetimes per kind, LRU bound, the waiter's deadline with
  * the probe finishing in the background, refresh ahead, prune, and that
- * every hold() is released.
+ * every hold() is released; stale-if-error, trust epochs, the bound on
+ * concurrent probes (queue) and unread background answers kept.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -39,10 +40,11 @@ fake_run(void *held, const char *domain, long deadline_ms)
 {
 	unsigned	 n = __atomic_add_fetch(&n_runs, 1, __ATOMIC_SEQ_CST);
 	char		 text[64];
+	const char	*str[CA_NSTR] = { text, "log", "hdr", NULL, NULL, NULL };
 
 	usleep((useconds_t)probe_delay_ms * 1000);
 	(void)snprintf(text, sizeof(text), "run %u for %s", n, domain);
-	return cache_answer_new(probe_kind, 0, "", "", text, "log", "hdr");
+	return cache_answer_new(probe_kind, 0, "", "", str);
 }
 
 static void *
@@ -59,7 +61,7 @@ fake_release(void *held)
 }
 
 static struct cache_probe probe = {
-	fake_run, fake_hold, fake_release, NULL, 2000, 5000
+	fake_run, fake_hold, fake_release, NULL, 2000, 5000, 0
 };
 
 static enum cache_rc
@@ -269,6 +271,150 @@ test_prune(void)
 	cache_free(c);
 }
 
+static void
+test_stale_if_error(void)
+{
+	struct cache	*c = cache_new(fake_clock);
+	char		 text[64];
+
+	probe_delay_ms = 0;
+	n_runs = 0;
+	probe_kind = CACHE_OK;
+	cache_set_limits(c, 10000, 10000, 10000, 100);
+	(void)get(c, "sie.example", NULL, 0);
+	cache_drain(c);
+	fake_now += 9500;		/* 95%: refresh ahead */
+	probe_kind = CACHE_TEMP;	/* ... which fails temporarily */
+	(void)get(c, "sie.example", NULL, 0);
+	cache_drain(c);
+	T_OK(n_runs == 2, "a refresh ran (%u runs)", n_runs);
+	T_OK(get(c, "sie.example", text, sizeof(text)) == CACHE_HIT &&
+	    strcmp(text, "run 1 for sie.example") == 0,
+	    "its temporary failure did not replace the verified answer (%s)",
+	    text);
+	fake_now += 600;		/* the verified answer expired */
+	T_OK(get(c, "sie.example", text, sizeof(text)) == CACHE_PROBED &&
+	    strcmp(text, "run 3 for sie.example") == 0,
+	    "once expired, the temporary answer is given (%s)", text);
+	probe_kind = CACHE_OK;
+	cache_free(c);
+}
+
+static void
+test_epoch(void)
+{
+	struct cache	*c = cache_new(fake_clock);
+	struct cache_probe saved = probe;
+	char		 text[64];
+
+	probe_delay_ms = 0;
+	n_runs = 0;
+	cache_flush(c, 2);		/* a reload: trust epoch 2 */
+	probe.epoch = 1;		/* a message of the old configuration */
+	T_OK(get(c, "old.example", text, sizeof(text)) == CACHE_PROBED &&
+	    strcmp(text, "run 1 for old.example") == 0,
+	    "a request of the old epoch gets its own answer");
+	probe.epoch = 2;
+	T_OK(get(c, "old.example", text, sizeof(text)) == CACHE_PROBED &&
+	    strcmp(text, "run 2 for old.example") == 0,
+	    "which was not stored for the new epoch (%s)", text);
+	probe.epoch = 1;
+	T_OK(get(c, "old.example", text, sizeof(text)) == CACHE_HIT &&
+	    strcmp(text, "run 2 for old.example") == 0,
+	    "the new epoch's answer is served to everyone after");
+	probe = saved;
+	cache_free(c);
+}
+
+struct q_arg {
+	struct cache	*c;
+	char		 key[32];
+	enum cache_rc	 rc;
+};
+
+static void *
+q_thread(void *p)
+{
+	struct q_arg	*a = p;
+
+	a->rc = get(a->c, a->key, NULL, 0);
+	return NULL;
+}
+
+static unsigned		q_now, q_max;
+
+static struct cache_answer *
+count_run(void *held, const char *domain, long deadline_ms)
+{
+	unsigned	n = __atomic_add_fetch(&q_now, 1, __ATOMIC_SEQ_CST);
+	unsigned	m = __atomic_load_n(&q_max, __ATOMIC_SEQ_CST);
+	struct cache_answer *a;
+
+	while (n > m && !__atomic_compare_exchange_n(&q_max, &m, n, 0,
+	    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;
+	a = fake_run(held, domain, deadline_ms);
+	__atomic_sub_fetch(&q_now, 1, __ATOMIC_SEQ_CST);
+	return a;
+}
+
+static void
+test_bounded_probes(void)
+{
+	struct cache	*c = cache_new(fake_clock);
+	struct cache_probe saved = probe;
+	struct q_arg	 a[12];
+	pthread_t	 t[12];
+	int		 i, probed = 0;
+
+	probe_delay_ms = 100;
+	n_runs = 0;
+	probe.run = count_run;
+	cache_set_probes(c, 3);
+	for (i = 0; i < 12; i++) {
+		a[i].c = c;
+		(void)snprintf(a[i].key, sizeof(a[i].key), "q%d.example", i);
+		pthread_create(&t[i], NULL, q_thread, &a[i]);
+	}
+	for (i = 0; i < 12; i++) {
+		pthread_join(t[i], NULL);
+		probed += a[i].rc == CACHE_PROBED;
+	}
+	T_OK(q_max == 3, "12 cold domains, max_probes 3: at most 3 at once "
+	    "(%u)", q_max);
+	T_OK(probed == 12 && n_runs == 12, "the queued ones were probed "
+	    "within the wait (%d answers, %u runs)", probed, n_runs);
+	probe = saved;
+	cache_free(c);
+}
+
+static void
+test_unread_kept(void)
+{
+	struct cache	*c = cache_new(fake_clock);
+	struct cache_probe saved = probe;
+	char		 key[32];
+	int		 i;
+
+	probe_delay_ms = 300;
+	n_runs = 0;
+	cache_set_limits(c, 10000, 10000, 10000, 2);
+	probe.wait_ms = 10;		/* the waiter leaves: background */
+	(void)get(c, "bg.example", NULL, 0);
+	probe.wait_ms = 2000;
+	probe_delay_ms = 0;
+	for (i = 0; i < 4; i++) {	/* keep the cache over its bound */
+		(void)snprintf(key, sizeof(key), "f%d.example", i);
+		(void)get(c, key, NULL, 0);
+	}
+	cache_drain(c);
+	probe_delay_ms = 0;
+	T_OK(get(c, "bg.example", NULL, 0) == CACHE_HIT,
+	    "a background answer nobody read yet was not evicted");
+	probe = saved;
+	cache_free(c);
+}
+
 int
 main(void)
 {
@@ -278,6 +424,10 @@ main(void)
 	test_deadline();
 	test_refresh();
 	test_prune();
+	test_stale_if_error();
+	test_epoch();
+	test_bounded_probes();
+	test_unread_kept();
 	T_OK(n_holds == n_releases && n_holds > 0,
 	    "every hold released (%u/%u)", n_holds, n_releases);
 	return T_DONE();

@@ -1,0 +1,470 @@
+/*
+ * decide.c - a recipient domain to a decision (see decide.h): the current
+ * generation and its trust epoch, the verdict cache, the probe callback
+ * that runs the engine for the cache, and the translation of a cached
+ * answer into an action and a reply.
+ *
+ * Cache lifetimes: an answer whose action is accept (verified, or TLS under
+ * "required") lives verified_ttl; a permanent answer that tags, defers or
+ * rejects lives failed_ttl (so a fixed certificate is seen soon); a
+ * temporary one tempfail_ttl. The probe itself may run DECIDE_BG_FACTOR
+ * times [probe] timeout (at most DECIDE_BG_MAX_MS) in the background.
+ *
+ * A verified answer also records, for the policy service (SPEC 10), the
+ * names a delivery may be checked against (the recipient domain and every
+ * reference identifier of the verified host that the certificate's names
+ * match as Postfix compares them: dNSNames when there is one, else the
+ * CN), and, when that list would not let Postfix accept the certificate
+ * the probe verified (the match used the CN of a certificate with
+ * dNSNames), the SHA-256 digest of its public key.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decide.h"
+#include "log.h"
+#include "name.h"
+#include "report.h"
+#include "revoke.h"
+#include "text.h"
+#include "xalloc.h"
+
+#define DECIDE_BG_FACTOR	3
+#define DECIDE_BG_MAX_MS	180000L
+#define DECIDE_MATCHLEN		2048
+
+struct decide_parg {
+	struct gen	*g;
+	enum tls_setting setting;
+};
+
+static struct cache	*decide_c;
+static unsigned long	 decide_epoch = 1;
+
+/* --- generations and the cache ------------------------------------------ */
+
+static void
+decide_limits(const struct conf *c)
+{
+	cache_set_limits(decide_c, c->verified_ttl * 1000L,
+	    c->failed_ttl * 1000L, c->tempfail_ttl * 1000L, c->max_entries);
+	cache_set_probes(decide_c, c->max_probes);
+}
+
+void
+decide_start(struct gen *g)
+{
+	decide_c = cache_new(NULL);
+	decide_limits(g->conf);
+	g->epoch = decide_epoch;
+	cache_flush(decide_c, decide_epoch);
+	gen_install(g);
+}
+
+struct gen *
+decide_gen(void)
+{
+	return gen_current();
+}
+
+struct cache *
+decide_cache(void)
+{
+	return decide_c;
+}
+
+static int
+decide_keep(const char *domain, const char *key, void *arg)
+{
+	const struct conf	*c = arg;
+	enum tls_setting	 s = conf_lookup_setting(c, domain, NULL);
+	char			*k;
+	int			 keep;
+
+	if (s == TLS_NONE || s == TLS_PREFERRED)
+		return 0;
+	k = gen_cache_key(c, domain, s);
+	keep = strcmp(k, key) == 0;
+	free(k);
+	return keep;
+}
+
+/*
+ * The new generation is installed first, so that no message starts with
+ * the old one after the cache was sorted out. A changed trust_fp means a
+ * new trust epoch: the cache drops every verdict, and a probe asked for
+ * by a message of the old generation, even one started after this, stores
+ * an answer only its waiters see (cache.h).
+ */
+int
+decide_reload(const char *path)
+{
+	struct gen	*g, *old;
+	char		 err[1024];
+	size_t		 before;
+	int		 changed;
+
+	if ((g = gen_load(path, err, sizeof(err))) == NULL) {
+		old = gen_current();
+		log_err("reload failed, keeping configuration generation "
+		    "%lu: %s", old != NULL ? old->id : 0UL, err);
+		gen_unref(old);
+		return -1;
+	}
+	old = gen_current();
+	changed = old == NULL || strcmp(old->trust_fp, g->trust_fp) != 0;
+	g->epoch = changed ? ++decide_epoch : old->epoch;
+	gen_unref(old);
+	decide_limits(g->conf);
+	gen_install(g);		/* g's reference now belongs to gen.c */
+	before = cache_count(decide_c);
+	if (changed) {
+		cache_flush(decide_c, g->epoch);
+		revoke_cache_clear();
+	} else
+		cache_prune(decide_c, decide_keep, g->conf);
+	log_info("reload: %s loaded as generation %lu; %zu of %zu cached "
+	    "verdicts kept%s", path, g->id, cache_count(decide_c), before,
+	    changed ? " (probe or trust settings changed)" : "");
+	return 0;
+}
+
+/*
+ * Shutdown: the front-ends' sessions may still run, so the cache stays (it
+ * is freed with the process): no new probe starts, running ones are
+ * waited for.
+ */
+void
+decide_stop(void)
+{
+	cache_stop(decide_c);
+	cache_drain(decide_c);
+}
+
+/* --- what a verified answer tells the policy service ---------------------- */
+
+/* Would Postfix accept name for this certificate (dNSNames, else CN)? */
+static int
+decide_pf_match(const struct presented *pr, const char *name)
+{
+	char	**ids = pr->n_dns + pr->n_rejected_dns > 0 ? pr->dns : pr->cn;
+	size_t	  n = pr->n_dns + pr->n_rejected_dns > 0 ? pr->n_dns : pr->n_cn,
+		  i;
+
+	for (i = 0; i < n; i++)
+		if (ident_match(ids[i], name))
+			return 1;
+	return 0;
+}
+
+/* Is name an entry of the ':'-separated list? */
+static int
+decide_listed(const char *list, const char *name)
+{
+	size_t		 nl = strlen(name), l;
+	const char	*p, *e;
+
+	for (p = list; *p != '\0'; p = e + 1) {
+		e = strchr(p, ':');
+		l = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (l == nl && strncmp(p, name, nl) == 0)
+			return 1;
+		if (e == NULL)
+			break;
+	}
+	return 0;
+}
+
+static void
+decide_add_name(char *buf, size_t len, const char *name)
+{
+	size_t	used = strlen(buf);
+
+	if (*name == '\0' || decide_listed(buf, name) ||
+	    used + strlen(name) + 2 > len)
+		return;
+	(void)snprintf(buf + used, len - used, "%s%s", used ? ":" : "", name);
+}
+
+static void
+decide_policy_data(const struct verdict *v, char *match, size_t mlen,
+    char *fpr, size_t flen, char *cn, size_t clen)
+{
+	const struct attempt	*a;
+	size_t			 i;
+	int			 ok = 0;
+
+	match[0] = fpr[0] = cn[0] = '\0';
+	if (v->outcome != OUTCOME_VERIFIED || v->best < 0)
+		return;
+	a = &v->attempts[v->best];
+	if (!a->verified || !a->ident_checked)
+		return;
+	decide_add_name(match, mlen, v->domain);
+	decide_add_name(match, mlen, a->id.match.reference);
+	for (i = 0; i < a->n_refs; i++)
+		if (decide_pf_match(&a->pres, a->refs[i].name))
+			decide_add_name(match, mlen, a->refs[i].name);
+	if (a->id.match.type == IDENT_CN)
+		(void)snprintf(cn, clen, "%s", a->id.match.presented);
+	/* Postfix checks the list against dNSNames when there is one */
+	ok = decide_pf_match(&a->pres, a->id.match.reference) ||
+	    decide_pf_match(&a->pres, v->domain);
+	if (!ok)
+		(void)snprintf(fpr, flen, "%s", a->spki_sha256);
+}
+
+/* --- the probe callback (runs in the cache's probe thread) --------------- */
+
+static void *
+decide_hold(void *arg)
+{
+	struct decide_parg	*p = arg, *h = xmalloc(sizeof(*h));
+
+	h->g = gen_ref(p->g);
+	h->setting = p->setting;
+	return h;
+}
+
+static void
+decide_unhold(void *held)
+{
+	struct decide_parg	*h = held;
+
+	gen_unref(h->g);
+	free(h);
+}
+
+static struct cache_answer *
+decide_run(void *held, const char *domain, long deadline_ms)
+{
+	struct decide_parg	*h = held;
+	struct verdict		*v;
+	struct cache_answer	*a;
+	enum cache_kind		 kind;
+	char			 line[2048], hdr[HEADER_ENTRYLEN];
+	char			 match[DECIDE_MATCHLEN], fpr[CERT_FPRLEN];
+	char			 cn[NAME_BUFLEN];
+	const char		*str[CA_NSTR];
+
+	v = engine_probe_ms(h->g->engine, domain, (int)h->setting, 0,
+	    deadline_ms);
+	if (v == NULL) {
+		str[CA_TEXT] = "internal error while probing the destination";
+		str[CA_LOG] = "result=unknown action=defer "
+		    "reason=\"internal error\"";
+		str[CA_HDR] = str[CA_MATCH] = str[CA_FPR] = str[CA_CN] = NULL;
+		return cache_answer_new(CACHE_TEMP, ACTION_DEFER, "451",
+		    "4.3.0", str);
+	}
+	verdict_decide(v, h->g->conf->on_fail);
+	if (v->temporary || v->outcome == OUTCOME_TEMP)
+		kind = CACHE_TEMP;
+	else if (v->action == ACTION_ACCEPT)
+		kind = CACHE_OK;
+	else
+		kind = CACHE_FAILED;
+	report_logfields(v, line, sizeof(line));
+	hdr[0] = '\0';			/* only accepted recipients get one */
+	if (v->action == ACTION_ACCEPT || v->action == ACTION_TAG)
+		(void)header_entry(v, hdr, sizeof(hdr));
+	decide_policy_data(v, match, sizeof(match), fpr, sizeof(fpr), cn,
+	    sizeof(cn));
+	str[CA_TEXT] = v->text;
+	str[CA_LOG] = line;
+	str[CA_HDR] = hdr;
+	str[CA_MATCH] = match;
+	str[CA_FPR] = fpr;
+	str[CA_CN] = cn;
+	a = cache_answer_new(kind, (int)v->action, v->code, v->xcode, str);
+	log_debug("probe %s done in %ld ms: %s", domain, v->elapsed_ms, line);
+	verdict_free(v);
+	return a;
+}
+
+/* --- decisions ------------------------------------------------------------ */
+
+int
+decide_is_required(enum tls_setting s)
+{
+	return s == TLS_REQUIRED || s == TLS_REQUIRED_VERIFY ||
+	    s == TLS_REQUIRED_VERIFY_HOSTED;
+}
+
+static void decide_set(struct decision *, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+decide_set(struct decision *d, const char *code, const char *xcode,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	d->action = code[0] == '5' ? ACTION_REJECT : ACTION_DEFER;
+	(void)snprintf(d->code, sizeof(d->code), "%s", code);
+	(void)snprintf(d->xcode, sizeof(d->xcode), "%s", xcode);
+	va_start(ap, fmt);
+	(void)vsnprintf(d->text, sizeof(d->text), fmt, ap);
+	va_end(ap);
+}
+
+/* The decision for a cached answer; internal error when it makes no
+ * sense (a tag under a required setting, a code that does not fit). */
+static void
+decide_answer(struct decision *d, const struct cache_answer *a)
+{
+	if (a->action == ACTION_ACCEPT ||
+	    (a->action == ACTION_TAG && !decide_is_required(d->setting))) {
+		d->action = (enum action)a->action;
+		(void)snprintf(d->hdr, sizeof(d->hdr), "%s", a->hdr);
+		return;
+	}
+	if ((a->action == ACTION_DEFER || a->action == ACTION_REJECT) &&
+	    (a->code[0] == '4' || a->code[0] == '5') &&
+	    a->xcode[0] == a->code[0]) {
+		decide_set(d, a->code, a->xcode, "%s", a->text);
+		d->action = (enum action)a->action;
+		return;
+	}
+	log_err("domain=%s: inconsistent verdict (action %d, code \"%s\" "
+	    "\"%s\"): deferring", d->domain, a->action, a->code, a->xcode);
+	decide_set(d, "451", "4.3.0", "internal error judging %s", d->domain);
+}
+
+static void
+decide_log(const struct decision *d, const char *qid, const char *via,
+    const char *fields)
+{
+	log_info("%s%s%s%s%s%sdomain=%s setting=%s %s cached=%s",
+	    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "",
+	    via ? "via=" : "", via ? via : "", via ? " " : "", d->domain,
+	    conf_setting_name(d->setting), fields, d->cached ? "yes" : "no");
+}
+
+static void
+decide_timeout(struct decision *d)
+{
+	d->timeout = 1;
+	if (decide_is_required(d->setting)) {
+		decide_set(d, "451", "4.4.1", "TLS check of %s still in "
+		    "progress (deadline passed); try again later", d->domain);
+		return;
+	}
+	d->action = ACTION_TAG;
+	(void)header_entry_fmt(d->hdr, sizeof(d->hdr), d->domain, "unknown",
+	    conf_setting_name(d->setting), NULL, NULL,
+	    "probe deadline passed");
+}
+
+static void
+decide_lookup(struct gen *g, struct decision *d, const char *qid,
+    const char *via)
+{
+	const struct conf	*c = g->conf;
+	struct decide_parg	 p = { g, d->setting };
+	struct cache_probe	 pr;
+	enum cache_rc		 rc;
+	char			*key = gen_cache_key(c, d->domain, d->setting);
+	long			 ms = c->probe_timeout * 1000L;
+
+	pr.run = decide_run;
+	pr.hold = decide_hold;
+	pr.release = decide_unhold;
+	pr.arg = &p;
+	pr.epoch = g->epoch;
+	pr.wait_ms = ms > 100 ? ms : 100;
+	pr.deadline_ms = pr.wait_ms * DECIDE_BG_FACTOR;
+	if (pr.deadline_ms > DECIDE_BG_MAX_MS)
+		pr.deadline_ms = DECIDE_BG_MAX_MS > pr.wait_ms ?
+		    DECIDE_BG_MAX_MS : pr.wait_ms;
+	rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
+	free(key);
+	d->cached = rc == CACHE_HIT;
+	if (rc == CACHE_TIMEOUT) {
+		decide_timeout(d);
+		decide_log(d, qid, via, d->action == ACTION_TAG ?
+		    "result=unknown action=tag reason=\"probe deadline passed, "
+		    "probe continues in background\"" :
+		    "result=unknown action=defer reason=\"probe deadline "
+		    "passed, probe continues in background\"");
+	} else if (rc == CACHE_ERROR || d->a == NULL) {
+		decide_set(d, "451", "4.3.0", "internal error: cannot check "
+		    "TLS of %s now", d->domain);
+		decide_log(d, qid, via, "result=unknown action=defer "
+		    "reason=\"internal error\"");
+	} else {
+		decide_log(d, qid, via, d->a->logline);
+		decide_answer(d, d->a);
+	}
+}
+
+/*
+ * A domain that is no valid host name is never probed: the engine judges
+ * it at once ("no-host", x.1.2 under a required setting, a tag under
+ * preferred-verify), exactly as tlsverify-probe does, under the setting of
+ * its ASCII ".parent" entries or "default" (".partner.org" covers
+ * "x.partner.org" even when x is an IDN that IDNA2008 refuses).
+ */
+static void
+decide_invalid(struct gen *g, struct decision *d, const char *raw,
+    const char *qid, const char *via)
+{
+	struct decide_parg	 p;
+	char			 lower[NAME_BUFLEN];
+
+	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
+	    sizeof(lower));
+	(void)text_printable(d->domain, sizeof(d->domain), lower,
+	    strlen(lower), " ");		/* for the log: one word */
+	d->setting = conf_lookup_setting(g->conf, lower, NULL);
+	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
+		return;
+	d->judged = 1;
+	p.g = g;
+	p.setting = d->setting;
+	d->a = decide_run(&p, lower, 0);
+	decide_log(d, qid, via, d->a->logline);
+	decide_answer(d, d->a);
+}
+
+void
+decide_domain(struct gen *g, const char *raw, const char *qid,
+    const char *via, struct decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->action = ACTION_ACCEPT;
+	if (name_to_alabel(raw, d->domain, sizeof(d->domain)) != 0) {
+		decide_invalid(g, d, raw, qid, via);
+		return;
+	}
+	d->setting = conf_lookup_setting(g->conf, d->domain, NULL);
+	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
+		return;
+	d->judged = 1;
+	decide_lookup(g, d, qid, via);
+}
+
+int
+decide_setting(struct gen *g, const char *raw, char *domain, size_t len,
+    enum tls_setting *s)
+{
+	char	lower[NAME_BUFLEN];
+
+	if (name_to_alabel(raw, domain, len) != 0) {
+		(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
+		    sizeof(lower));
+		*s = conf_lookup_setting(g->conf, lower, NULL);
+		return -1;
+	}
+	*s = conf_lookup_setting(g->conf, domain, NULL);
+	return 0;
+}
+
+void
+decide_release(struct decision *d)
+{
+	cache_answer_unref(d->a);
+	d->a = NULL;
+}
