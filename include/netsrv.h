@@ -1,0 +1,130 @@
+/*
+ * netsrv.h - a socket server for the daemon's two lookup protocols:
+ * Postfix/Sendmail socketmap (SPEC 10) and Exim's ${readsocket} line
+ * protocol (SPEC 11). Built to take hostile input: every buffer is
+ * bounded, every wait is timed, and no client can slow another one.
+ *
+ * netsrv_listen(spec, err, errlen) opens a listening socket before the
+ * privilege drop. spec is "inet:PORT@ADDR" (ADDR an IPv4 or IPv6 literal,
+ * optionally in brackets, or a name: the first address that binds),
+ * "inet6:PORT@ADDR" (IPv6 only), "unix:PATH" or "local:PATH". PORT is
+ * 1..65535; the address is required (write @0.0.0.0 to mean every
+ * interface). IPv6 sockets are IPV6_V6ONLY. A unix PATH that is a live
+ * socket (connect() succeeds) is refused, a stale socket is unlinked, any
+ * other existing file is refused; the socket file gets the process umask.
+ * Returns the fd (O_NONBLOCK, FD_CLOEXEC), or -1 with a message in err.
+ * The caller unlinks a unix socket at exit if it wants to.
+ *
+ * netsrv_start(fd, proto, limits, fn, arg) serves fd with one I/O thread
+ * (poll() over the listener, a self-pipe and every connection) and a
+ * fixed pool of limits->workers threads that run fn. It takes ownership
+ * of fd on success (NULL: the caller still owns it). limits may be NULL;
+ * a zero field means the default. fn(arg, req, reqlen, reply, replylen)
+ * is called in a worker thread with a NUL-terminated copy of one request
+ * (reqlen bytes, no NUL inside) and writes a NUL-terminated reply payload
+ * of at most replylen - 1 bytes (replylen is NETSRV_REPLY_MAX); it may
+ * block (tens of seconds) and must be thread-safe. An empty reply becomes
+ * "TEMP no answer" / "defer 451 4.3.0 no answer". A connection has at most
+ * one request in a worker, so its replies come back in request order.
+ *
+ * netsrv_stop(srv) stops accepting, waits for the handlers still running
+ * (it cannot interrupt them), drops queued requests, closes the listener
+ * and every connection, joins all threads and frees everything.
+ *
+ * NETSRV_SOCKETMAP: each request is a netstring "LEN:DATA," (DATA: "NAME
+ * KEY"), each reply the netstring of the handler's payload; a connection
+ * carries any number of requests, pipelined requests are answered in
+ * order. A malformed request (see netsrv_netstring below), one longer
+ * than max_req, or one not complete within req_ms gets "PERM <reason>",
+ * and the connection is closed after that reply (the handler is not
+ * called). A client that half-closes still gets the replies to the
+ * complete requests it sent.
+ *
+ * NETSRV_LINE: one request line (at most max_req bytes, default 1000,
+ * without the "\n" and an optional "\r" before it; end of input also ends
+ * the line, for a client that shuts down its side without a newline); the
+ * reply is the handler's payload cut at the first CR or LF, plus "\n",
+ * then the connection is closed; bytes after the first line are ignored.
+ * An overlong line, a NUL byte, or no complete line within req_ms gets
+ * "defer 451 4.3.0 malformed request" (the handler is not called), then
+ * the connection is closed.
+ *
+ * Bounds: beyond max_conns (default 512) connections, new ones are
+ * accepted and closed at once (a log_err line at most every 10 s, with a
+ * count). A connection with nothing pending is closed after idle_ms
+ * (default 300 s for socketmap, 10 s for line); one whose partial request
+ * is not complete within req_ms (default 10 s) gets the error reply
+ * above; one whose replies are not read (more than NETSRV_OUT_MAX bytes
+ * queued, or no write progress for req_ms) is closed. After its last
+ * reply a connection is shut down for writing and its input drained for
+ * up to 2 s, so that unread garbage does not turn the close into a reset
+ * that destroys the reply.
+ *
+ * Framing (pure functions, used by netsrv.c, tested on their own):
+ * netsrv_netstring(buf, len, max, f) looks at the start of buf:
+ * NETSRV_MORE (need more bytes), NETSRV_REQ (f->off, f->len: the data;
+ * f->used: bytes to consume) or NETSRV_BAD (f->why: a static reason).
+ * Rejected as soon as the bytes seen prove it: a non-digit where a digit
+ * must be, a leading zero ("01:"; "0:," is a valid empty string), more
+ * than 5 digits, a length over max (before any of the body is read), a
+ * missing ':' or ',', a NUL inside the data.
+ * netsrv_line(buf, len, max, eof, f) does the same for one line: NETSRV_REQ
+ * when a "\n" (or, with eof, the end of a non-empty buffer) ends a line
+ * of at most max bytes after stripping one "\r"; NETSRV_BAD for a longer
+ * line or a NUL; NETSRV_MORE otherwise (also for an empty buffer at eof).
+ * netsrv_netstring_fmt(dst, dstlen, data, len) writes "LEN:DATA," and
+ * returns its length, or 0 when dstlen is too small.
+ */
+#ifndef TV_NETSRV_H
+#define TV_NETSRV_H
+
+#include <stddef.h>
+
+#define NETSRV_REPLY_MAX	16384	/* handler reply buffer, with the NUL */
+#define NETSRV_OUT_MAX		65536	/* unread reply bytes before a close */
+#define NETSRV_NETSTRING_DIGITS	5
+
+enum netsrv_proto {
+	NETSRV_SOCKETMAP,
+	NETSRV_LINE
+};
+
+typedef void	(*netsrv_fn)(void *arg, const char *req, size_t reqlen,
+		    char *reply, size_t replylen);
+
+struct netsrv_limits {
+	unsigned	max_conns;	/* 512 */
+	unsigned	workers;	/* 32 */
+	size_t		max_req;	/* 10000 socketmap, 1000 line */
+	long		idle_ms;	/* 300000 socketmap, 10000 line */
+	long		req_ms;		/* 10000 */
+};
+
+struct netsrv;
+
+int		 netsrv_listen(const char *spec, char *err, size_t errlen);
+struct netsrv	*netsrv_start(int fd, enum netsrv_proto,
+		    const struct netsrv_limits *, netsrv_fn, void *arg);
+void		 netsrv_stop(struct netsrv *);
+
+/* framing */
+enum netsrv_parse {
+	NETSRV_BAD = -1,
+	NETSRV_MORE = 0,
+	NETSRV_REQ = 1
+};
+
+struct netsrv_frame {
+	size_t		 off;	/* data starts at buf + off */
+	size_t		 len;	/* data length */
+	size_t		 used;	/* bytes of buf this request takes */
+	const char	*why;	/* NETSRV_BAD: static text */
+};
+
+enum netsrv_parse netsrv_netstring(const char *, size_t, size_t max,
+		    struct netsrv_frame *);
+enum netsrv_parse netsrv_line(const char *, size_t, size_t max, int eof,
+		    struct netsrv_frame *);
+size_t		 netsrv_netstring_fmt(char *, size_t, const char *, size_t);
+
+#endif
