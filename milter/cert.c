@@ -378,7 +378,7 @@ cert_spki_sha256(X509 *leaf, char out[CERT_FPRLEN])
 		return;
 	if (EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) == 1)
 		for (i = 0; i < mdlen && 3 * i + 3 <= CERT_FPRLEN; i++)
-			(void)snprintf(out + 3 * i, 4, "%s%02X", i ? ":" : "",
-			    md[i]);
+			(void)snprintf(out + 3 * i, 4, "%02X%s", md[i],
+			    i + 1 < mdlen ? ":" : "");
 	OPENSSL_free(der);
 }

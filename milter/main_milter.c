@@ -25,9 +25,14 @@
  *     socket;
  *  5. umask 007 (the MTA's group may connect to a unix socket), then as root
  *     with [milter] user set: setgid, initgroups, setuid;
+ *  5b. open the [policy] socket (SPEC 10: before the drop, so a port below
+ *     1024 or a root-owned directory work too);
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
- *  7. start the reload thread, report success to the parent, smfi_main().
+ *  7. start the reload thread and the policy service (netsrv.h, answering
+ *     with policy.h from the same decisions as the milter), report success
+ *     to the parent, smfi_main().
+ * [policy] socket is read at start only: changing it needs a restart.
  * The configuration file must be readable by the milter user for reloads.
  */
 #include <errno.h>
@@ -53,6 +58,8 @@
 #include "gen.h"
 #include "log.h"
 #include "mlfi.h"
+#include "netsrv.h"
+#include "policy.h"
 
 #ifndef TV_VERSION
 #define TV_VERSION "unknown"
@@ -309,6 +316,25 @@ main_reload_thread(void *arg)
 	return NULL;
 }
 
+static int	main_policy_fd = -1;
+
+static int
+main_policy_open(const struct conf *c)
+{
+	char	err[512];
+
+	if (c->policy_socket == NULL)
+		return 0;
+	if ((main_policy_fd = netsrv_listen(c->policy_socket, err,
+	    sizeof(err))) < 0) {
+		log_err("cannot open policy socket %s: %s", c->policy_socket,
+		    err);
+		return -1;
+	}
+	log_info("policy service listening on %s", c->policy_socket);
+	return 0;
+}
+
 /* Steps 4-6 of the start-up; 0 or an exit status. */
 static int
 main_setup(struct gen *g)
@@ -316,6 +342,8 @@ main_setup(struct gen *g)
 	if (main_pidfile(g->conf->pidfile) != 0)
 		return EX_OSERR_;
 	umask(007);
+	if (main_policy_open(g->conf) != 0)
+		return EX_OSERR_;
 	if (main_drop(g->conf->user) != 0)
 		return EX_OSERR_;
 	if (main_socket(g->conf) != 0)
@@ -327,6 +355,7 @@ static int
 main_run(int foreground)
 {
 	struct gen	*g;
+	struct netsrv	*ps = NULL;
 	pthread_t	 rt;
 	char		 err[1024], *pidfile = NULL;
 	int		 rv;
@@ -355,6 +384,12 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
+	if (main_policy_fd >= 0 && (ps = netsrv_start(main_policy_fd,
+	    NETSRV_SOCKETMAP, NULL, policy_lookup, NULL)) == NULL) {
+		log_err("cannot start the policy service");
+		main_ready(EX_OSERR_);
+		return EX_OSERR_;
+	}
 	log_info("started, version %s, configuration %s", TV_VERSION,
 	    main_conf_path);
 	main_ready(0);
@@ -363,6 +398,7 @@ main_run(int foreground)
 	main_stopping = 1;
 	pthread_kill(rt, SIGUSR1);
 	pthread_join(rt, NULL);
+	netsrv_stop(ps);
 	mlfi_stop();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
 		log_debug("pid file %s not removed: %s", pidfile,

@@ -3,6 +3,13 @@
  * every step (SPEC 9).
  *
  *   tlsverify-probe [-c FILE] [-s SETTING] [--json] DOMAIN
+ *   tlsverify-probe [-c FILE] --policy KEY
+ *
+ * --policy prints what the policy service (SPEC 10, policy.h) would answer
+ * for KEY (a domain, "[host]", "[host]:port" or "host:port"), one line per
+ * map, "tlspolicy KEY -> ANSWER" and "transport KEY -> ANSWER", from the
+ * same decision code as the daemon (a probe when needed); exit 0, or 75
+ * when the tlspolicy answer is TEMP.
  *
  * Exit status (sysexits): 0 the setting is satisfied (accept or tag);
  * 1 it is not, for a permanent reason; 75 (EX_TEMPFAIL) temporary failure
@@ -13,11 +20,14 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "conf.h"
+#include "decide.h"
 #include "engine.h"
 #include "log.h"
+#include "policy.h"
 #include "report.h"
 
 static void
@@ -25,9 +35,35 @@ usage(void)
 {
 	fprintf(stderr, "usage: tlsverify-probe [-c FILE] [-s SETTING] "
 	    "[--json] DOMAIN\n"
+	    "       tlsverify-probe [-c FILE] --policy KEY\n"
 	    "settings: none preferred required preferred-verify "
 	    "required-verify required-verify-hosted\n");
 	exit(EX_USAGE);
+}
+
+static int
+probe_policy(const char *path, const char *key)
+{
+	struct gen	*g;
+	char		 err[1024], req[1100], ans[4096];
+	int		 rc = 0;
+
+	if ((g = gen_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "tlsverify-probe: %s\n", err);
+		return EX_CONFIG;
+	}
+	decide_start(gen_ref(g));
+	(void)snprintf(req, sizeof(req), "tlspolicy %s", key);
+	policy_answer(g, req, ans, sizeof(ans));
+	printf("tlspolicy %s -> %s\n", key, ans);
+	if (strncmp(ans, "TEMP", 4) == 0)
+		rc = EX_TEMPFAIL;
+	(void)snprintf(req, sizeof(req), "transport %s", key);
+	policy_answer(g, req, ans, sizeof(ans));
+	printf("transport %s -> %s\n", key, ans);
+	decide_stop();
+	gen_unref(g);
+	return rc;
 }
 
 static int
@@ -43,13 +79,14 @@ main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "policy", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*path = CONF_DEFAULT_PATH;
 	enum tls_setting setting;
-	int		 c, json = 0, forced = -1, rc;
+	int		 c, json = 0, forced = -1, rc, policy = 0;
 	struct conf	*conf = NULL;
 	struct engine	*e;
 	struct verdict	*v;
@@ -72,6 +109,9 @@ main(int argc, char *argv[])
 		case 'j':
 			json = 1;
 			break;
+		case 'p':
+			policy = 1;
+			break;
 		case 'V':
 			printf("tlsverify-probe %s\n", TV_VERSION);
 			return 0;
@@ -79,9 +119,11 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1 || (policy && (json || forced >= 0)))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
+	if (policy)
+		return probe_policy(path, argv[optind]);
 	if (conf_load(path, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlsverify-probe: %s\n", err);
 		return EX_CONFIG;
