@@ -26,7 +26,9 @@
  *    entry or a .parent one) gets "OK TRANSPORT:[host1]:port1, [host2]:
  *    port2, ..." in the probe's order (Postfix >= 3.5 takes a list of
  *    next-hops); a domain without routes "NOTFOUND " (Postfix uses MX, as
- *    the probe does); '.'-keys and '@' keys "NOTFOUND ".
+ *    the probe does); '.'-keys "NOTFOUND ". A full address is answered by
+ *    its domain: Postfix's trivial-rewrite treats a socketmap as a pattern
+ *    table and asks it with the full address only.
  *  - any other NAME, or a request without a space: "PERM unknown map".
  * policy_answer(g, req, reply, len) is the same for a given generation
  * (tlsverify-probe --policy uses it).

@@ -167,9 +167,13 @@ policy_transport(struct gen *g, const char *key, char *reply, size_t len)
 	const struct conf	*c = g->conf;
 	const struct route_list	*rl;
 	char			 dom[NAME_BUFLEN];
+	const char		*at = strrchr(key, '@');
 	size_t			 i, used;
 	unsigned		 port;
 
+	if (at != NULL)		/* trivial-rewrite asks a socketmap with the
+				   full address only (a "pattern" table) */
+		key = at + 1;
 	if (policy_nokey(key) || name_to_alabel(key, dom, sizeof(dom)) != 0 ||
 	    (rl = conf_lookup_routes(c, dom)) == NULL || rl->n == 0) {
 		(void)snprintf(reply, len, "NOTFOUND ");

@@ -1,0 +1,156 @@
+"""The policy service binds Postfix's delivery to the verdict (SPEC 10),
+with a real private Postfix (tests/lib/postfix.py) whose smtpd_milters,
+smtp_tls_policy_maps and transport_maps all point at one tlsverify-milter
+daemon, exactly the main.cf lines the README gives:
+
+    smtp_tls_policy_maps = socketmap:inet:127.0.0.1:PORT:tlspolicy
+    transport_maps = socketmap:inet:127.0.0.1:PORT:transport, (the test's
+                     texthash map, whose "*" entry keeps everything else
+                     on this machine)
+    smtp_tls_CAfile = the [probe] ca_file
+    smtp_tls_fingerprint_digest = sha256
+
+Postfix's own smtp_tls_security_level is Debian's default, "may": only the
+policy service makes it strict. The test Postfix runs with DNS lookups off,
+so every destination here is reached through [smtproutes] routes, which
+the transport map hands to Postfix (a list of next-hops, Postfix >= 3.5).
+
+  1. bind.test (required-verify, route 127.0.28.2) verified: delivered
+     over TLS;
+  2. binding: a message for bind.test accepted while it verified is held
+     (defer_transports = smtp); the server then presents a self-signed
+     certificate: the flush does not deliver it and it stays queued; with
+     the right certificate back, the next flush delivers it;
+  3. two.test: route 10 at 127.0.28.3 (self-signed), route 20 at
+     127.0.28.4 (verifies): accepted, delivered to the second, nothing is
+     ever delivered to the first;
+  4. the routed domain has no entry of its own in the texthash map: the
+     transport answer alone takes it to its route.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import tvtest  # noqa: E402
+import miltersvc  # noqa: E402
+import postfix  # noqa: E402
+from test_postfix import smtp, message, wait_delivery  # noqa: E402
+
+IP_BIND, IP_BAD, IP_GOOD = "127.0.28.2", "127.0.28.3", "127.0.28.4"
+W = {}
+
+
+def setup_module(mctx):
+    ca = tvtest.CA(mctx, cn="tlsverify test CA policy postfix")
+    W["leaf"] = ca.issue("bind.test", sans=["bind.test"], name="bind")
+    two = ca.issue("two.test", sans=["two.test"], name="two")
+    W["selfsigned"] = tvtest.self_signed(mctx, "bind.test",
+                                         sans=["bind.test", "two.test"])
+    port = mctx.port()
+    W["port"] = port
+    W["srv"] = {
+        IP_BIND: tvtest.SMTPServer(mctx, IP_BIND, port,
+                                   leaf=W["leaf"]).start(),
+        IP_BAD: tvtest.SMTPServer(mctx, IP_BAD, port,
+                                  leaf=W["selfsigned"]).start(),
+        IP_GOOD: tvtest.SMTPServer(mctx, IP_GOOD, port, leaf=two).start(),
+    }
+    ppol = mctx.port()
+    milter = miltersvc.start(
+        mctx,
+        probe={"port": port, "ca_file": ca.cert, "timeout": 10,
+               "helo": "relay.tvtest.invalid"},
+        dns={"nameserver": "127.0.0.1:%d" % mctx.port(), "timeout": 2},
+        cache={"verified_ttl": 3600},
+        destinations={"default": "none", "bind.test": "required-verify",
+                      "two.test": "required-verify"},
+        smtproutes={"bind.test": IP_BIND,
+                    "two.test": [IP_BAD + "/10", IP_GOOD + "/20"]},
+        extra={"policy": {"socket": "inet:%d@127.0.0.1" % ppol}})
+    tvtest.wait_tcp("127.0.0.1", ppol, timeout=15)
+    pf = postfix.Postfix(mctx, mctx.port(), milter.postfix_spec,
+                         transports={}, ca_file=ca.cert, tls_level="may")
+    pf.extra.update({
+        "smtp_tls_policy_maps":
+            "socketmap:inet:127.0.0.1:%d:tlspolicy" % ppol,
+        "transport_maps": "socketmap:inet:127.0.0.1:%d:transport, "
+            "texthash:%s" % (ppol, os.path.join(pf.dir, "transport")),
+        "smtp_tls_fingerprint_digest": "sha256",
+    })
+    pf.start()
+    W.update(pf=pf, milter=milter, ca=ca, ppol=ppol)
+
+
+def send(pf, rcpt, subj):
+    c = smtp(pf)
+    try:
+        assert c.mail("sender@client.tvtest")[0] == 250
+        code, text = c.rcpt(rcpt)
+        assert code == 250, (code, text, pf.logtext()[-2000:])
+        code, text = c.data(message(subj, [rcpt]))
+        assert code == 250, (code, text)
+    finally:
+        c.quit()
+
+
+def delivered(srv, subj):
+    return [e for e in srv.envelopes()
+            if ("Subject: %s\r\n" % subj).encode() in e["data"]]
+
+
+def restart_server(ctx, ip, leaf):
+    W["srv"][ip].stop()
+    W["srv"][ip] = tvtest.SMTPServer(ctx, ip, W["port"], leaf=leaf).start()
+
+
+def test_verified_domain_delivered_over_tls(ctx):
+    pf = W["pf"]
+    send(pf, "alice@bind.test", "policy one")
+    env = wait_delivery(pf, W["srv"][IP_BIND], "policy one")
+    assert env["tls"] is True, env
+    log = pf.logtext()
+    assert "Verified TLS connection established to %s" % IP_BIND in log, \
+        log[-3000:]
+
+
+def test_binding_holds_mail_when_the_server_stops_verifying(ctx):
+    pf = W["pf"]
+    pf.extra["defer_transports"] = "smtp"
+    pf.write()
+    pf.ctx.run(["/usr/sbin/postfix", "-c", pf.dir, "reload"], timeout=30)
+    time.sleep(1)
+    try:
+        send(pf, "bob@bind.test", "policy held")
+        time.sleep(1)
+        assert not delivered(W["srv"][IP_BIND], "policy held")
+        # the destination stops verifying: a certificate of no trusted CA
+        restart_server(ctx, IP_BIND, W["selfsigned"])
+        pf.flush()
+        tvtest.wait_for(lambda: "certificate verification failed" in
+                        pf.logtext() or "not trusted" in pf.logtext(),
+                        timeout=30, what="Postfix refused the certificate")
+        time.sleep(1)
+        assert not delivered(W["srv"][IP_BIND], "policy held"), \
+            "delivered to a server that does not verify"
+        assert "bob@bind.test" in pf.queue_listing(), pf.queue_listing()
+        # fixed: the next flush delivers it
+        restart_server(ctx, IP_BIND, W["leaf"])
+        pf.flush()
+        env = wait_delivery(pf, W["srv"][IP_BIND], "policy held")
+        assert env["tls"] is True
+    finally:
+        del pf.extra["defer_transports"]
+        pf.write()
+        pf.ctx.run(["/usr/sbin/postfix", "-c", pf.dir, "reload"], timeout=30)
+
+
+def test_only_the_verifying_route_gets_mail(ctx):
+    pf = W["pf"]
+    send(pf, "carol@two.test", "policy two")
+    env = wait_delivery(pf, W["srv"][IP_GOOD], "policy two", timeout=60)
+    assert env["tls"] is True
+    assert W["srv"][IP_BAD].messages() == [], "delivered to route 10"
+    log = pf.logtext()
+    assert "[%s]:%d" % (IP_BAD, W["port"]) in log, log[-3000:]
