@@ -265,6 +265,37 @@ def test_socketmap_hostile(ctx):
     good.close()
 
 
+def test_socketmap_close_delivers_replies(ctx):
+    """Replies still queued in the kernel when a refused request closes
+    the connection are delivered (shutdown + drain, not a reset), even
+    when unread garbage follows."""
+    _, addr = serve(ctx, "socketmap")
+    c = Conn(addr, rcvbuf=4096, timeout=20)
+    key = "r" * 200
+    reqs = b"".join(ns("tlspolicy %s%03d" % (key, i)) for i in range(200))
+    sender = threading.Thread(target=lambda: _send_quiet(
+        c, reqs + b"x" * 300000))
+    sender.start()
+    time.sleep(1.0)     # let the server queue every reply, then read
+    got = []
+    while True:
+        r = c.reply()
+        if r is None:
+            break
+        got.append(r)
+    sender.join(10)
+    assert got[:200] == ["OK %s%03d" % (key, i) for i in range(200)], \
+        "%d replies, last %r" % (len(got), got[-1:])
+    assert len(got) == 201 and got[200].startswith("PERM "), got[200:]
+
+
+def _send_quiet(c, data):
+    try:
+        c.send(data)
+    except OSError:
+        pass
+
+
 def test_socketmap_half_close(ctx):
     """A client that shuts down its side still gets its replies."""
     _, addr = serve(ctx, "socketmap")
