@@ -29,7 +29,9 @@
  *
  * netsrv_stop(srv) stops accepting, waits for the handlers still running
  * (it cannot interrupt them), drops queued requests, closes the listener
- * and every connection, joins all threads and frees everything.
+ * and every connection, joins all threads and frees everything. Never
+ * call it from a handler (it would wait for itself). Several servers may
+ * run at once: there is no global state.
  *
  * NETSRV_SOCKETMAP: each request is a netstring "LEN:DATA," (DATA: "NAME
  * KEY"), each reply the netstring of the handler's payload; a connection
