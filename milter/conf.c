@@ -74,6 +74,10 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_PROBE, "port", K_UINT, OFF(probe_port), 1, 65535 },
 	{ CONF_SECT_PROBE, "helo", K_HELO, OFF(helo), 0, 0 },
 	{ CONF_SECT_PROBE, "timeout", K_UINT, OFF(probe_timeout), 1, 3600 },
+	{ CONF_SECT_PROBE, "connect_timeout", K_UINT, OFF(connect_timeout), 1,
+	    3600 },
+	{ CONF_SECT_PROBE, "command_timeout", K_UINT, OFF(command_timeout), 1,
+	    3600 },
 	{ CONF_SECT_PROBE, "ca_file", K_PATH, OFF(ca_file), 0, 0 },
 	{ CONF_SECT_PROBE, "ca_path", K_PATH, OFF(ca_path), 0, 0 },
 	{ CONF_SECT_PROBE, "crl_file", K_PATH, OFF(crl_file), 0, 0 },
@@ -360,6 +364,8 @@ conf_new(const char *path)
 	c->on_fail = ON_FAIL_DEFER;
 	c->probe_port = 25;
 	c->probe_timeout = 20;
+	c->connect_timeout = 5;
+	c->command_timeout = 10;
 	c->nameserver_port = 53;
 	c->dns_timeout = 5;
 	c->http_timeout = 5;
