@@ -98,7 +98,9 @@ struct conf {
 
 	/* [probe] */
 	unsigned	 probe_port;	/* default 25 */
-	char		*helo;		/* default: the host name (gethostname) */
+	char		*helo;		/* default: the host's FQDN (getaddrinfo
+					   AI_CANONNAME of gethostname()), else
+					   gethostname(), else "localhost" */
 	unsigned	 probe_timeout;	/* seconds, default 20 */
 	unsigned	 connect_timeout; /* seconds per TCP connection, default
 					   5 (0 in a struct not made by
