@@ -98,8 +98,16 @@ struct conf {
 
 	/* [probe] */
 	unsigned	 probe_port;	/* default 25 */
-	char		*helo;		/* default: the host name (gethostname) */
+	char		*helo;		/* default: the host's FQDN (getaddrinfo
+					   AI_CANONNAME of gethostname()), else
+					   gethostname(), else "localhost" */
 	unsigned	 probe_timeout;	/* seconds, default 20 */
+	unsigned	 connect_timeout; /* seconds per TCP connection, default
+					   5 (0 in a struct not made by
+					   conf_load(): the deadline only) */
+	unsigned	 command_timeout; /* seconds for the banner, one reply
+					   or the TLS handshake, default 10
+					   (0: the deadline only) */
 	char		*ca_file;	/* default: system bundle */
 	char		*ca_path;	/* default NULL */
 	char		*crl_file;	/* default NULL */

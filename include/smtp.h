@@ -7,7 +7,13 @@
  * (NULL or an IP literal: no SNI) and SSL_VERIFY_NONE, keeps the peer's
  * certificate chain and SSL_get_verify_result(), sends QUIT and closes.
  * Every read, write and handshake step waits at most until the deadline:
- * a silent or slow server cannot hold the probe past it.
+ * a silent or slow server cannot hold the probe past it. lim (may be NULL)
+ * adds per-step limits below the deadline (SPEC 5: one dead host never
+ * costs the whole deadline): connect_ms for the TCP connection, command_ms
+ * for the banner, for each command and its reply (EHLO, STARTTLS) and for
+ * the TLS handshake as a whole; 0 means "the deadline only". A step that
+ * runs out of time ends the session as a temporary failure whose reason
+ * names the limit (connect_timeout, command_timeout or the deadline).
  *
  * Untrusted input limits: a reply line longer than SMTP_MAXLINE bytes, more
  * than SMTP_MAXLINES lines in one reply, or more than SMTP_MAXREPLY bytes in
@@ -88,12 +94,18 @@ struct smtp_result {
 	size_t		 ocsp_len;
 };
 
+/* Per-step limits of one session (milliseconds; 0: the deadline only). */
+struct smtp_limits {
+	long		 connect_ms;
+	long		 command_ms;
+};
+
 void	smtp_reply_init(struct smtp_reply *);
 int	smtp_reply_line(struct smtp_reply *, const char *line, size_t len);
 
 int	smtp_probe(SSL_CTX *, const struct ipaddr *, unsigned port,
-	    const char *sni, const char *helo, const struct deadline *,
-	    struct trace *, struct smtp_result *);
+	    const char *sni, const char *helo, const struct smtp_limits *,
+	    const struct deadline *, struct trace *, struct smtp_result *);
 void	smtp_result_free(struct smtp_result *);
 const char *smtp_stage_str(enum probe_stage);
 

@@ -21,9 +21,11 @@
  */
 #include <sys/stat.h>
 
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +51,7 @@ enum conf_kind {
 	K_WORD,		/* 1-64 of [A-Za-z0-9_-] */
 	K_ONFAIL,	/* defer | reject */
 	K_HEADER,	/* header field name */
-	K_HELO,		/* host name or [address]; empty: gethostname() */
+	K_HELO,		/* host name or [address]; empty: the FQDN */
 	K_NAMESERVER,	/* empty | ADDR | ADDR:PORT | [IPv6]:PORT */
 	K_MAILERS,	/* list, continues on indented lines */
 	K_REVOCATION,	/* none | crl | ocsp | any */
@@ -76,6 +78,10 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_PROBE, "port", K_UINT, OFF(probe_port), 1, 65535 },
 	{ CONF_SECT_PROBE, "helo", K_HELO, OFF(helo), 0, 0 },
 	{ CONF_SECT_PROBE, "timeout", K_UINT, OFF(probe_timeout), 1, 3600 },
+	{ CONF_SECT_PROBE, "connect_timeout", K_UINT, OFF(connect_timeout), 1,
+	    3600 },
+	{ CONF_SECT_PROBE, "command_timeout", K_UINT, OFF(command_timeout), 1,
+	    3600 },
 	{ CONF_SECT_PROBE, "ca_file", K_PATH, OFF(ca_file), 0, 0 },
 	{ CONF_SECT_PROBE, "ca_path", K_PATH, OFF(ca_path), 0, 0 },
 	{ CONF_SECT_PROBE, "crl_file", K_PATH, OFF(crl_file), 0, 0 },
@@ -374,6 +380,8 @@ conf_new(const char *path)
 	c->on_fail = ON_FAIL_DEFER;
 	c->probe_port = 25;
 	c->probe_timeout = 20;
+	c->connect_timeout = 5;
+	c->command_timeout = 10;
 	c->nameserver_port = 53;
 	c->dns_timeout = 5;
 	c->http_timeout = 5;
@@ -388,39 +396,57 @@ conf_new(const char *path)
 	return c;
 }
 
+/*
+ * helo not set: the host's FQDN, i.e. the canonical name getaddrinfo()
+ * (AI_CANONNAME: /etc/hosts, then DNS) gives for gethostname() when that
+ * is a valid host name with a dot; else gethostname() itself; else
+ * "localhost". (tlsverify-milter -n warns when the result has no dot.)
+ */
 static void
 conf_default_helo(struct conf *c)
 {
-	char	host[NAME_BUFLEN];
+	struct addrinfo	 hints, *ai = NULL;
+	char		 host[NAME_BUFLEN];
+	const char	*cn;
 
 	if (c->helo != NULL)
 		return;
-	if (gethostname(host, sizeof(host)) == 0) {
-		host[sizeof(host) - 1] = '\0';
-		if (name_is_hostname(host, strlen(host))) {
-			c->helo = xstrdup(host);
-			return;
-		}
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (!name_is_hostname(host, strlen(host))) {
+		c->helo = xstrdup("localhost");
+		return;
 	}
-	c->helo = xstrdup("localhost");
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai != NULL &&
+	    (cn = ai->ai_canonname) != NULL && strchr(cn, '.') != NULL &&
+	    name_is_hostname(cn, strlen(cn)))
+		c->helo = xstrdup(cn);
+	else
+		c->helo = xstrdup(host);
+	if (ai != NULL)
+		freeaddrinfo(ai);
 }
 
 /*
- * revocation not set: "crl" when crl_file or crl_path is set (and then,
- * unless revocation_required is set, required: a missing CRL defers, as
- * CRL files always did), else "none". revocation_required otherwise
- * defaults to no.
+ * revocation not set: "crl" when crl_file or crl_path is set, else "none".
+ * revocation_required not set: yes when the mode is "crl" (written or
+ * implied: the same thing) and crl_file or crl_path is set (a missing CRL
+ * defers, as CRL files always did), else no.
  */
 static void
 conf_revocation_defaults(struct conf *c)
 {
 	int	files = c->crl_file != NULL || c->crl_path != NULL;
 
-	if (c->revocation_required < 0)
-		c->revocation_required = c->revocation == REVOCATION_AUTO &&
-		    files;
 	if (c->revocation == REVOCATION_AUTO)
 		c->revocation = files ? REVOCATION_CRL : REVOCATION_NONE;
+	if (c->revocation_required < 0)
+		c->revocation_required = c->revocation == REVOCATION_CRL &&
+		    files;
 }
 
 static int

@@ -10,7 +10,10 @@
  * When none does, the top attempt is the one that got furthest (TLS >
  * connected > not reached), the earliest among equals, and the verdict is
  * temporary when any attempt could not be judged for a temporary reason.
- * Targets left when the deadline passes are listed as not tried.
+ * Targets left when the deadline passes are listed as not tried. Each
+ * attempt is bounded by [probe] connect_timeout and command_timeout (smtp.h)
+ * below the deadline, so a host that drops SYNs or never sends its banner
+ * costs about that long and the next host is still tried.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +256,8 @@ engine_attempt(struct probe *p, const struct target *t)
 {
 	const struct conf	*conf = p->e->conf;
 	struct attempt		*a = engine_new_attempt(p, t);
+	struct smtp_limits	 lim = { (long)conf->connect_timeout * 1000L,
+				    (long)conf->command_timeout * 1000L };
 	struct smtp_result	 sr;
 	const char		*sni;
 
@@ -276,8 +281,8 @@ engine_attempt(struct probe *p, const struct target *t)
 	}
 	memset(&sr, 0, sizeof(sr));
 	sni = t->via == VIA_ROUTE_IP ? NULL : t->host;
-	(void)smtp_probe(p->e->ssl, &t->ip, t->port, sni, conf->helo, &p->dl,
-	    p->tr, &sr);
+	(void)smtp_probe(p->e->ssl, &t->ip, t->port, sni, conf->helo, &lim,
+	    &p->dl, p->tr, &sr);
 	a->connected = sr.connected;
 	a->starttls_offered = sr.starttls_offered;
 	a->tls = sr.tls;

@@ -6,8 +6,11 @@
  * -c FILE configuration (default CONF_DEFAULT_PATH); -f stay in the
  * foreground and log to stderr as well as syslog; -n check the
  * configuration (conf_load + engine_new) and exit 0, or 78 after printing
- * "FILE:LINE: message"; -n also warns when [probe] timeout is 30 s or more
- * (Postfix's milter_command_timeout); -V print the version.
+ * "FILE:LINE: message"; -n also prints the revocation mode (and whether it
+ * is required) and the HELO name, and warns (still exit 0) when [probe]
+ * timeout is 30 s or more (Postfix's milter_command_timeout) or when the
+ * HELO name has no dot (not an FQDN: receivers may refuse it with 5xx);
+ * the warnings are logged at start-up too. -V print the version.
  *
  * Start-up order, and why:
  *  1. load the configuration and build the engine (errors: exit 78);
@@ -60,6 +63,7 @@
 #include "mlfi.h"
 #include "netsrv.h"
 #include "policy.h"
+#include "revoke.h"
 
 #ifndef TV_VERSION
 #define TV_VERSION "unknown"
@@ -102,6 +106,34 @@ main_timeout_warning(const struct conf *c, int to_stderr)
 		    c->probe_timeout);
 }
 
+/* A HELO name without a dot (not "[address]") is not an FQDN. */
+static void
+main_helo_warning(const struct conf *c, int to_stderr)
+{
+	if (c->helo == NULL || c->helo[0] == '[' ||
+	    strchr(c->helo, '.') != NULL)
+		return;
+	if (to_stderr)
+		fprintf(stderr, "%s: warning: HELO name '%s' is not a fully "
+		    "qualified domain name: receivers may refuse EHLO with a "
+		    "5xx reply; set [probe] helo\n",
+		    c->path != NULL ? c->path : main_conf_path, c->helo);
+	else
+		log_warn("HELO name '%s' is not a fully qualified domain name; "
+		    "set [probe] helo", c->helo);
+}
+
+/* -n: what the defaults made of a few keys. */
+static void
+main_check_print(const char *path, const struct conf *c)
+{
+	printf("%s: revocation %s%s\n", path, revoke_mode_str(c->revocation),
+	    c->revocation == REVOCATION_NONE ? "" : c->revocation_required ?
+	    ", required (no answer defers)" : ", not required (no answer "
+	    "passes)");
+	printf("%s: helo %s\n", path, c->helo != NULL ? c->helo : "?");
+}
+
 /* -n: check and exit. */
 static int
 main_check(const char *path)
@@ -114,7 +146,9 @@ main_check(const char *path)
 		return EX_CONFIG_;
 	}
 	main_timeout_warning(g->conf, 1);
+	main_helo_warning(g->conf, 1);
 	printf("%s: configuration OK\n", path);
+	main_check_print(path, g->conf);
 	gen_unref(g);
 	return EX_OK_;
 }
@@ -366,6 +400,7 @@ main_run(int foreground)
 		return EX_CONFIG_;
 	}
 	main_timeout_warning(g->conf, 0);
+	main_helo_warning(g->conf, 0);
 	main_signals();
 	if (!foreground)
 		main_daemonise();

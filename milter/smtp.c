@@ -2,8 +2,8 @@
  * smtp.c - the SMTP/STARTTLS client of a probe (see smtp.h; the reply
  * parser is in smtp_reply.c).
  *
- * smtp_probe(ctx, addr, port, sni, helo, deadline, trace, res) runs one
- * session: non-blocking connect, banner (must be 220), EHLO (must be 250;
+ * smtp_probe(ctx, addr, port, sni, helo, lim, deadline, trace, res) runs
+ * one session: non-blocking connect, banner (must be 220), EHLO (must be 250;
  * any other reply, 5xx included, is a temporary failure: the server was
  * not judged on TLS, which it may offer to other clients; there is no HELO
  * fallback since HELO cannot lead to STARTTLS), STARTTLS only when the EHLO reply advertises it, the
@@ -12,7 +12,10 @@
  * res is cleared first; the caller frees its certificates with
  * smtp_result_free() whatever the return value.
  *
- * Every wait is a poll() bounded by the probe's deadline, and the reader
+ * Every wait is a poll() bounded by the current step's limit (smtp_step():
+ * lim's connect_ms for the connection, command_ms for the banner, for each
+ * command with its reply and for the handshake, never past the probe's
+ * deadline; a timeout says which limit ran out), and the reader
  * holds at most one line (SMTP_MAXLINE + CR LF) in a fixed buffer: a
  * silent server, a server dripping a byte a second, endless continuation
  * lines or a 1 MB line all end with a reason by the deadline or sooner.
@@ -54,7 +57,10 @@ struct smtp_sess {
 	int			 fd;
 	SSL			*ssl;
 	BIO			*bio;		/* owned by ssl once set */
-	const struct deadline	*dl;
+	const struct deadline	*dl;		/* the probe's */
+	struct smtp_limits	 lim;
+	struct deadline		 step;		/* the current step's */
+	char			 why[48];	/* which limit bounds it */
 	struct trace		*trace;
 	struct smtp_result	*res;
 	size_t			 len;		/* bytes in buf */
@@ -141,6 +147,25 @@ smtp_addr_text(struct smtp_sess *s, const struct ipaddr *a, unsigned port)
 	    a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 
+/*
+ * Start a step that may take ms (0: no limit of its own, named limit):
+ * its waits end at min(now + ms, the probe's deadline).
+ */
+static void
+smtp_step(struct smtp_sess *s, long ms, const char *limit)
+{
+	long	left = deadline_left_ms(s->dl);
+
+	if (ms > 0 && ms < left) {
+		deadline_init(&s->step, ms);
+		(void)snprintf(s->why, sizeof(s->why), "%s %ld s", limit,
+		    (ms + 999) / 1000);
+	} else {
+		s->step = *s->dl;
+		(void)snprintf(s->why, sizeof(s->why), "probe deadline");
+	}
+}
+
 static int
 smtp_connect(struct smtp_sess *s, const struct ipaddr *a, unsigned port)
 {
@@ -163,6 +188,7 @@ smtp_connect(struct smtp_sess *s, const struct ipaddr *a, unsigned port)
 		sl = sizeof(*sin6);
 	} else
 		return smtp_fail(s, 0, "connect: bad address family");
+	smtp_step(s, s->lim.connect_ms, "connect_timeout");
 	s->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (s->fd < 0)
@@ -172,9 +198,9 @@ smtp_connect(struct smtp_sess *s, const struct ipaddr *a, unsigned port)
 		if (errno != EINPROGRESS)
 			return smtp_fail(s, 1, "connect %s: %s", s->peer,
 			    strerror(errno));
-		if ((w = smtp_wait(s->fd, POLLOUT, s->dl)) == 0)
-			return smtp_fail(s, 1, "connect %s: timed out",
-			    s->peer);
+		if ((w = smtp_wait(s->fd, POLLOUT, &s->step)) == 0)
+			return smtp_fail(s, 1, "connect %s: timed out (%s)",
+			    s->peer, s->why);
 		if (w < 0 || getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e,
 		    &el) != 0)
 			e = errno;
@@ -205,9 +231,12 @@ smtp_write(struct smtp_sess *s, const char *str, const char *what)
 		    errno != EINTR)
 			return smtp_fail(s, 1, "sending %s: %s", what,
 			    strerror(errno));
-		if ((w = smtp_wait(s->fd, POLLOUT, s->dl)) <= 0)
+		if ((w = smtp_wait(s->fd, POLLOUT, &s->step)) == 0)
+			return smtp_fail(s, 1, "sending %s: timed out (%s)",
+			    what, s->why);
+		if (w < 0)
 			return smtp_fail(s, 1, "sending %s: %s", what,
-			    w == 0 ? "timed out" : strerror(errno));
+			    strerror(errno));
 	}
 	return 0;
 }
@@ -231,9 +260,9 @@ smtp_fill(struct smtp_sess *s, const char *what)
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return smtp_fail(s, 1, "reading the %s: %s", what,
 			    strerror(errno));
-		if ((w = smtp_wait(s->fd, POLLIN, s->dl)) == 0)
-			return smtp_fail(s, 1, "timed out waiting for the %s",
-			    what);
+		if ((w = smtp_wait(s->fd, POLLIN, &s->step)) == 0)
+			return smtp_fail(s, 1, "timed out waiting for the %s "
+			    "(%s)", what, s->why);
 		if (w < 0)
 			return smtp_fail(s, 1, "reading the %s: %s", what,
 			    strerror(errno));
@@ -286,6 +315,7 @@ smtp_banner(struct smtp_sess *s)
 	struct smtp_reply r;
 
 	s->res->stage = STAGE_BANNER;
+	smtp_step(s, s->lim.command_ms, "command_timeout");
 	if (smtp_read_reply(s, &r, "banner") < 0)
 		return -1;
 	if (r.code != 220) {
@@ -307,6 +337,7 @@ smtp_ehlo(struct smtp_sess *s, const char *helo)
 	    strcspn(helo, "\r\n \t") != strlen(helo))
 		helo = "localhost";
 	(void)snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", helo);
+	smtp_step(s, s->lim.command_ms, "command_timeout");
 	if (smtp_write(s, cmd, "EHLO") < 0 ||
 	    smtp_read_reply(s, &r, "EHLO reply") < 0)
 		return -1;
@@ -331,6 +362,7 @@ smtp_starttls(struct smtp_sess *s)
 		smtp_quit_plain(s);
 		return smtp_fail(s, 0, "STARTTLS not offered");
 	}
+	smtp_step(s, s->lim.command_ms, "command_timeout");
 	if (smtp_write(s, "STARTTLS\r\n", "STARTTLS") < 0 ||
 	    smtp_read_reply(s, &r, "STARTTLS reply") < 0)
 		return -1;
@@ -398,6 +430,7 @@ smtp_handshake(struct smtp_sess *s, SSL_CTX *ctx, const char *sni)
 	int	rc, err, w;
 
 	s->res->stage = STAGE_HANDSHAKE;
+	smtp_step(s, s->lim.command_ms, "command_timeout");
 	ERR_clear_error();
 	if ((s->ssl = SSL_new(ctx)) == NULL ||
 	    (s->bio = tlsctx_bio_new(s->fd)) == NULL)
@@ -414,10 +447,11 @@ smtp_handshake(struct smtp_sess *s, SSL_CTX *ctx, const char *sni)
 		if ((rc = SSL_connect(s->ssl)) == 1)
 			break;
 		err = SSL_get_error(s->ssl, rc);
-		if ((w = smtp_tls_wait(s, err, s->dl)) < 0)
+		if ((w = smtp_tls_wait(s, err, &s->step)) < 0)
 			return smtp_tls_error(s, err);
 		if (w == 0)
-			return smtp_fail(s, 1, "TLS handshake timed out");
+			return smtp_fail(s, 1, "TLS handshake timed out (%s)",
+			    s->why);
 	}
 	return 0;
 }
@@ -502,8 +536,8 @@ smtp_quit_tls(struct smtp_sess *s)
 
 int
 smtp_probe(SSL_CTX *ctx, const struct ipaddr *addr, unsigned port,
-    const char *sni, const char *helo, const struct deadline *dl,
-    struct trace *trace, struct smtp_result *res)
+    const char *sni, const char *helo, const struct smtp_limits *lim,
+    const struct deadline *dl, struct trace *trace, struct smtp_result *res)
 {
 	struct smtp_sess s;
 	int		 rv = -1;
@@ -512,6 +546,8 @@ smtp_probe(SSL_CTX *ctx, const struct ipaddr *addr, unsigned port,
 	memset(&s, 0, sizeof(s));
 	s.fd = -1;
 	s.dl = dl;
+	if (lim != NULL)
+		s.lim = *lim;
 	s.trace = trace;
 	s.res = res;
 	smtp_addr_text(&s, addr, port);

@@ -106,7 +106,7 @@ main(int argc, char **argv)
 	}
 	t0 = now_ms();
 	deadline_init(&dl, ms);
-	rc = smtp_probe(ctx, &ip, port, sni, helo, &dl, &tr, &res);
+	rc = smtp_probe(ctx, &ip, port, sni, helo, NULL, &dl, &tr, &res);
 	report(ctx, &tr, &res, rc, now_ms() - t0);
 	smtp_result_free(&res);
 	trace_free(&tr);

@@ -4,7 +4,9 @@
  * bad file per error kind with the exact "FILE:LINE:" prefix, more cases
  * written to temporary files, and a 10,000-entry table for lookup speed.
  */
+#include <sys/socket.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,25 @@ test_full(void)
 	conf_free(c);
 }
 
+/* The canonical name of host when it has a dot, else host. */
+static const char *
+fqdn(const char *host)
+{
+	static char	 buf[256];
+	struct addrinfo	 hints, *ai = NULL;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(buf, sizeof(buf), "%s", host);
+	if (getaddrinfo(host, NULL, &hints, &ai) == 0 &&
+	    ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.'))
+		(void)snprintf(buf, sizeof(buf), "%s", ai->ai_canonname);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return buf;
+}
+
 static void
 test_defaults(void)
 {
@@ -109,9 +130,12 @@ test_defaults(void)
 	T_OK(c->n_skip_mailers == 4 && streq(c->skip_mailers[0], "local") &&
 	    streq(c->skip_mailers[3], "error"), "default skip_mailers");
 	T_OK(c->probe_port == 25 && c->probe_timeout == 20, "probe defaults");
+	T_OK(c->connect_timeout == 5 && c->command_timeout == 10,
+	    "connect_timeout 5, command_timeout 10 (got %u %u)",
+	    c->connect_timeout, c->command_timeout);
 	if (gethostname(host, sizeof(host)) == 0)
-		T_OK(streq(c->helo, host), "default helo is the host name %s",
-		    c->helo);
+		T_OK(streq(c->helo, fqdn(host)), "default helo is the FQDN "
+		    "of the host name %s: %s", host, c->helo);
 	T_OK(c->ca_file == NULL && c->ca_path == NULL && c->crl_file == NULL &&
 	    c->crl_path == NULL, "no CA/CRL paths (system default)");
 	T_OK(c->revocation == REVOCATION_NONE && c->revocation_required == 0 &&
@@ -481,6 +505,14 @@ static const struct tcase cases[] = {
 	{ "[probe]\nrevocation_required = maybe\n", 2,
 	    "revocation_required: 'maybe': expected yes or no" },
 	{ "[probe]\nhttp_timeout = 0\n", 2, "http_timeout: 0 is out of range" },
+	{ "[probe]\nconnect_timeout = 0\n", 2, "connect_timeout: 0 is out of "
+	    "range" },
+	{ "[probe]\ntimeout = 20\ncommand_timeout = 0\n", 3, "command_timeout: "
+	    "0 is out of range" },
+	{ "[probe]\nconnect_timeout = 3601\n", 2, "connect_timeout: 3601 is "
+	    "out of range" },
+	{ "[probe]\ncommand_timeout = soon\n", 2, "command_timeout" },
+	{ "[probe]\nconnect_timeout = 1\ncommand_timeout = 3600\n", 0, NULL },
 	{ "[probe]\nmax_crl_size = 100\n", 2, "max_crl_size: 100 is out of "
 	    "range" },
 	{ "[probe]\nrevocation = ocsp\nrevocation = crl\n", 3,
@@ -523,7 +555,8 @@ test_cases(void)
 		run_case(&cases[i], i);
 }
 
-/* revocation unset + a CRL file: "crl", required (as CRL files were). */
+/* revocation unset or "crl" + a CRL file: "crl", required (as CRL files
+ * were); "crl" with no file (distribution points only): not required. */
 static void
 test_revocation_defaults(void)
 {
@@ -541,6 +574,14 @@ test_revocation_defaults(void)
 		    REVOCATION_OCSP, 1 },
 		{ "[probe]\ncrl_file = /x.pem\nrevocation = none\n",
 		    REVOCATION_NONE, 0 },
+		/* "crl" written means what "crl" implied means */
+		{ "[probe]\ncrl_file = /x.pem\nrevocation = crl\n",
+		    REVOCATION_CRL, 1 },
+		{ "[probe]\nrevocation = CRL\ncrl_path = /x\n",
+		    REVOCATION_CRL, 1 },
+		{ "[probe]\ncrl_file = /x.pem\nrevocation = crl\n"
+		    "revocation_required = no\n", REVOCATION_CRL, 0 },
+		{ "[probe]\nrevocation = crl\n", REVOCATION_CRL, 0 },
 	};
 	struct conf	*c;
 	size_t		 i;
