@@ -244,6 +244,34 @@ def test_failing_first_then_verified(ctx):
     assert env["rcpt"] == ["TO:<%s>" % rcpt_ok] and env["tls"], env
 
 
+def test_forged_header_replaced(ctx):
+    """SPEC 7: a message that comes with its own X-TLS-Verify headers
+    (forged: any case, space before the colon, empty) arrives with the
+    milter's header only."""
+    pf = W["pf"]
+    subj = "forged tag"
+    rcpt = "frank@%s" % VERIFIED
+    forged = ("X-TLS-Verify: %s=verified (fake copy)\r\n"
+              "x-tls-verify: evil.test=verified\r\n"
+              "X-TLS-Verify  : evil.test=spaced\r\n"
+              "X-TLS-Verify:\r\n" % VERIFIED)
+    c = smtp(pf)
+    try:
+        assert c.mail("sender@client.tvtest")[0] == 250
+        code, text = c.rcpt(rcpt)
+        assert code == 250, (code, text)
+        code, text = c.data(forged + message(subj, [rcpt]))
+        assert code == 250, (code, text)
+    finally:
+        c.quit()
+    env = wait_delivery(pf, W["srv"][IP1], subj)
+    hdr = tls_header(env["data"])
+    assert len(hdr) == 1, hdr
+    assert hdr[0].startswith("%s=verified (required-verify; host=" % VERIFIED), hdr
+    assert b"fake copy" not in env["data"] and b"evil.test" not in env["data"], \
+        env["data"][:2000]
+
+
 def test_stop_postfix_and_milter(ctx):
     """Postfix stops (master and its daemons gone), the milter too."""
     pf, milter = W["pf"], W["milter"]
