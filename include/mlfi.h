@@ -15,6 +15,10 @@
  * mlfi_hdr_value() returns the folded header value (free it; NULL when no
  * domain was probed) and its name, mlfi_msg_end() frees the message's
  * state, mlfi_conn_free() the connection's.
+ * mlfi_hdr_seen(mc, name) is called for each header of the message as
+ * received; mlfi_hdr_forged(mc, &name) returns how many of them carried
+ * the tag header's name (ASCII case ignored) and that name (NULL and 0
+ * before MAIL FROM). mlfi.c removes them all at end of message.
  */
 #ifndef TV_MLFI_H
 #define TV_MLFI_H
@@ -47,6 +51,8 @@ void		 mlfi_rcpt(struct mlfi_conn *, const char *rcpt_addr,
 		    const char *arg, const char *mailer, const char *qid,
 		    struct mlfi_reply *);
 char		*mlfi_hdr_value(struct mlfi_conn *, const char **name);
+void		 mlfi_hdr_seen(struct mlfi_conn *, const char *name);
+size_t		 mlfi_hdr_forged(struct mlfi_conn *, const char **name);
 /* '%' doubled, CR/LF and other controls made spaces, cut to 980 chars. */
 void		 mlfi_escape(const char *in, char *out, size_t outlen);
 

@@ -3,7 +3,8 @@
  *
  * name_to_alabel(in, out, outlen): the canonical form used for every DNS
  * query and every comparison: U-labels converted to A-labels with libidn2
- * (IDNA2008, non-transitional), ASCII folded to lower case, one trailing dot
+ * as an MTA does (UTS#46 non-transitional, as Postfix: "☃.net" is
+ * "xn--n3h.net"; see name.c), ASCII folded to lower case, one trailing dot
  * removed, then checked with name_is_hostname(). Returns 0 or -1 (invalid
  * name or does not fit; out is then "").
  *

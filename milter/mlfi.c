@@ -3,11 +3,22 @@
  * (see mlfi.h) and talk to libmilter: negotiation, macros, replies, the
  * header.
  *
- * Negotiation asks only for MAIL, RCPT, end of message, abort and close
- * (connect, HELO, headers, end of headers, body, DATA and unknown commands
- * are switched off when the MTA allows it), requires SMFIF_ADDHDRS, and
- * asks for the RCPT macros "{rcpt_addr} {rcpt_mailer} i" when the MTA
- * accepts a macro list (SMFIF_SETSYMLIST).
+ * Negotiation asks only for MAIL, RCPT, headers, end of message, abort and
+ * close (connect, HELO, end of headers, body, DATA and unknown commands
+ * are switched off when the MTA allows it), requires SMFIF_ADDHDRS and
+ * SMFIF_CHGHDRS, asks for SMFIP_NR_HDR (no reply to a header, so headers
+ * cost no round trip: libmilter offers it to this callback even when the
+ * MTA lacks it, and then answers for the milter) and for the RCPT macros
+ * "{rcpt_addr} {rcpt_mailer} i" when the MTA accepts a macro list
+ * (SMFIF_SETSYMLIST).
+ *
+ * The tag header is the milter's own (SPEC 7): at end of message every copy
+ * the message already had (any case) is removed, whether or not the milter
+ * adds one, before its own is added. smfi_chgheader's index counts the
+ * headers of that name (ASCII case ignored, in Postfix and Sendmail); the
+ * copies are removed last first, so each index is still right whether or
+ * not the MTA renumbers after a removal. A removal that fails defers the
+ * message (a copy left behind could pass for the milter's).
  *
  * A connection's state is made at MAIL FROM (connect is not sent) and freed
  * in xxfi_close, which may come with no state at all.
@@ -20,9 +31,9 @@
 #include "log.h"
 #include "mlfi.h"
 
-#define MLFI_STEPS_OFF	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOHDRS | \
-			 SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | \
-			 SMFIP_NODATA)
+#define MLFI_STEPS_OFF	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOEOH | \
+			 SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define MLFI_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
 #define MLFI_RCPT_MACROS "{rcpt_addr} {rcpt_mailer} i"
 
 static sfsistat
@@ -30,13 +41,18 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	if ((f0 & SMFIF_ADDHDRS) == 0) {
-		log_err("the MTA does not allow adding headers "
-		    "(SMFIF_ADDHDRS): refusing to filter");
+	if ((f0 & MLFI_ACTIONS) != MLFI_ACTIONS) {
+		log_err("the MTA does not allow adding and removing headers "
+		    "(SMFIF_ADDHDRS, SMFIF_CHGHDRS): refusing to filter");
 		return SMFIS_REJECT;
 	}
-	*pf0 = SMFIF_ADDHDRS;
-	*pf1 = f1 & MLFI_STEPS_OFF;
+	if ((f1 & SMFIP_NR_HDR) == 0) {
+		log_err("libmilter does not offer SMFIP_NR_HDR: refusing "
+		    "to filter");
+		return SMFIS_REJECT;
+	}
+	*pf0 = MLFI_ACTIONS;
+	*pf1 = (f1 & MLFI_STEPS_OFF) | SMFIP_NR_HDR;
 	*pf2 = 0;
 	*pf3 = 0;
 	if ((f0 & SMFIF_SETSYMLIST) != 0 &&
@@ -108,6 +124,30 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
+mlfi_header(SMFICTX *ctx, char *name, char *value)
+{
+	mlfi_hdr_seen(smfi_getpriv(ctx), name);
+	return SMFIS_NOREPLY;		/* SMFIP_NR_HDR was negotiated */
+}
+
+/* Removes the copies of the tag header the message came with. 0 or -1. */
+static int
+mlfi_unforge(SMFICTX *ctx, struct mlfi_conn *mc)
+{
+	const char	*name;
+	size_t		 i = mlfi_hdr_forged(mc, &name);
+
+	for (; i > 0; i--)
+		if (smfi_chgheader(ctx, (char *)name, (int)i, NULL) !=
+		    MI_SUCCESS) {
+			log_err("cannot remove copy %zu of the %s header the "
+			    "message came with: deferring it", i, name);
+			return -1;
+		}
+	return 0;
+}
+
+static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
 	struct mlfi_conn	*mc = smfi_getpriv(ctx);
@@ -116,6 +156,10 @@ mlfi_eom(SMFICTX *ctx)
 
 	if (mc == NULL)
 		return SMFIS_CONTINUE;
+	if (mlfi_unforge(ctx, mc) == -1) {
+		mlfi_msg_end(mc);
+		return SMFIS_TEMPFAIL;
+	}
 	if ((value = mlfi_hdr_value(mc, &name)) != NULL) {
 		if (smfi_addheader(ctx, (char *)name, value) != MI_SUCCESS)
 			log_err("cannot add the %s header; the recipients "
@@ -148,12 +192,12 @@ mlfi_close(SMFICTX *ctx)
 static struct smfiDesc mlfi_description = {
 	.xxfi_name = "tlsverify-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS,
+	.xxfi_flags = MLFI_ACTIONS,
 	.xxfi_connect = NULL,
 	.xxfi_helo = NULL,
 	.xxfi_envfrom = mlfi_envfrom,
 	.xxfi_envrcpt = mlfi_envrcpt,
-	.xxfi_header = NULL,
+	.xxfi_header = mlfi_header,
 	.xxfi_eoh = NULL,
 	.xxfi_body = NULL,
 	.xxfi_eom = mlfi_eom,

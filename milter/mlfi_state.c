@@ -13,7 +13,10 @@
  *
  * The header lists the domains of accepted recipients only (a deferred or
  * rejected recipient does not receive this copy of the message), once each.
+ * Copies of the header already in the message are counted (mlfi_hdr_seen)
+ * for mlfi.c to remove at end of message, whatever the milter adds.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@ struct mlfi_conn {
 	size_t		 n;
 	size_t		 bytes;		/* of the entries */
 	size_t		 omitted;	/* domains left out (MLFI_HDRMAX) */
+	size_t		 forged;	/* copies of our header in the message */
 };
 
 /* --- generations --------------------------------------------------------- */
@@ -81,7 +85,7 @@ mlfi_msg_end(struct mlfi_conn *mc)
 	free(mc->doms);
 	free(mc->hdrs);
 	mc->doms = mc->hdrs = NULL;
-	mc->n = mc->bytes = mc->omitted = 0;
+	mc->n = mc->bytes = mc->omitted = mc->forged = 0;
 	gen_unref(mc->g);
 	mc->g = NULL;
 }
@@ -123,6 +127,33 @@ mlfi_add_hdr(struct mlfi_conn *mc, const char *domain, const char *entry)
 	mc->n++;
 }
 
+static const char *
+mlfi_hdr_name(const struct mlfi_conn *mc)
+{
+	return mc->g->conf->header != NULL ? mc->g->conf->header :
+	    "X-TLS-Verify";
+}
+
+/* A header of the message as received: count the copies of ours (any
+ * case, as the MTA matches names for smfi_chgheader). */
+void
+mlfi_hdr_seen(struct mlfi_conn *mc, const char *name)
+{
+	if (mc != NULL && mc->g != NULL && name != NULL &&
+	    strcasecmp(name, mlfi_hdr_name(mc)) == 0 && mc->forged < INT_MAX)
+		mc->forged++;
+}
+
+size_t
+mlfi_hdr_forged(struct mlfi_conn *mc, const char **name)
+{
+	*name = NULL;
+	if (mc == NULL || mc->g == NULL)
+		return 0;
+	*name = mlfi_hdr_name(mc);
+	return mc->forged;
+}
+
 char *
 mlfi_hdr_value(struct mlfi_conn *mc, const char **name)
 {
@@ -131,8 +162,7 @@ mlfi_hdr_value(struct mlfi_conn *mc, const char **name)
 	*name = NULL;
 	if (mc == NULL || mc->n == 0 || mc->g == NULL)
 		return NULL;
-	*name = mc->g->conf->header != NULL ? mc->g->conf->header :
-	    "X-TLS-Verify";
+	*name = mlfi_hdr_name(mc);
 	if (mc->omitted > 0) {
 		(void)snprintf(more, sizeof(more), "(at least %zu more domains "
 		    "not listed)", mc->omitted);

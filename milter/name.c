@@ -9,13 +9,19 @@
  *	  called for it, so an A-label or an LDH name with an underscore is
  *	  never rejected by an IDNA rule that does not apply to host names
  *	  (libidn2 refuses "_" and some "xn--" spellings);
- *	- input with any byte >= 0x80 must be UTF-8 and is converted with
- *	  idn2_to_ascii_8z(IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL): IDNA2008
- *	  with the UTS#46 mapping (case folding), non-transitional.
- *	  There is deliberately NO fallback to IDN2_TRANSITIONAL: transitional
- *	  processing maps e.g. "ß" to "ss" and so names a different domain
- *	  than the recipient's; a name non-transitional processing refuses is
- *	  invalid;
+ *	- input with any byte >= 0x80 must be UTF-8 and is converted to the
+ *	  A-label an MTA uses for it: UTS#46 non-transitional processing, as
+ *	  Postfix does (ICU uidna_nameToASCII_UTF8, without STD3 rules, bidi
+ *	  or CONTEXTJ checks). libidn2 first, with
+ *	  idn2_to_ascii_8z(IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL); that also
+ *	  applies the IDNA2008 character rules, and refuses labels UTS#46
+ *	  maps and the MTA delivers to (U+2603 in "☃.net", emoji, "½", bidi
+ *	  labels such as Arabic-Indic digits). For those it falls back to
+ *	  IDN2_TRANSITIONAL, which differs from non-transitional processing
+ *	  only for the deviation characters U+00DF ß, U+03C2 ς, U+200C and
+ *	  U+200D (and U+1E9E ẞ, mapped to ß by later UTS#46 versions): a name
+ *	  that contains any of them and was refused is invalid, since the
+ *	  transitional form ("ss" for "ß") names a different domain;
  *	- the result is checked with name_is_hostname().
  *	Returns 0, or -1 with out = "" (when outlen > 0) for an invalid name,
  *	input longer than NAME_INMAX bytes, or a result that does not fit.
@@ -107,7 +113,21 @@ name_lower(const char *in, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
-/* IDNA2008 conversion of in[0..len) (UTF-8) into out. */
+/* UTS#46 deviation characters in UTF-8 (and U+1E9E, see above). */
+static int
+name_has_deviation(const char *s)
+{
+	static const char *const dev[] = { "\xc3\x9f", "\xcf\x82",
+	    "\xe2\x80\x8c", "\xe2\x80\x8d", "\xe1\xba\x9e" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(dev) / sizeof(dev[0]); i++)
+		if (strstr(s, dev[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* UTS#46 non-transitional conversion of in[0..len) (UTF-8) into out. */
 static int
 name_idna(const char *in, size_t len, char *out, size_t outlen)
 {
@@ -118,8 +138,13 @@ name_idna(const char *in, size_t len, char *out, size_t outlen)
 	memcpy(tmp, in, len);
 	tmp[len] = '\0';
 	if (idn2_to_ascii_8z(tmp, &res,
-	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK)
-		goto out;
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK) {
+		idn2_free(res);
+		res = NULL;
+		if (name_has_deviation(tmp) || idn2_to_ascii_8z(tmp, &res,
+		    IDN2_NFC_INPUT | IDN2_TRANSITIONAL) != IDN2_OK)
+			goto out;
+	}
 	rv = name_lower(res, strlen(res), out, outlen);
 out:
 	idn2_free(res);

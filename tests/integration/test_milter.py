@@ -30,8 +30,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
 from miltersvc import stop as stop_milter  # noqa: E402
+from milterclient import MilterClient, NOHDRS, NR_HDR  # noqa: E402
 
 SCRIPT = os.path.join(tvtest.ROOT, "tests", "milter", "rcpt.lua")
+FORGED = os.path.join(tvtest.ROOT, "tests", "milter", "forged.lua")
 IP_SEED, IP_PLAIN, IP_COLD, IP_SLOW, IP_SILENT = (
     "127.0.3.2", "127.0.3.3", "127.0.3.4", "127.0.3.5", "127.0.3.6")
 MX1 = "mx01.subd.emailhosted.not"
@@ -272,6 +274,63 @@ def test_message_each_setting(ctx):
     log = log_of(proc)
     assert "queue_id=4XyZ12abcd domain=plain.test" in log, log[-3000:]
     assert "domain=example.com" in log and "cached=yes" in log, log[-3000:]
+    assert proc.poll() is None
+
+
+def test_forged_header_removed(ctx):
+    """SPEC 7: copies of X-TLS-Verify the message came with (any case) are
+    removed at end of message, also when the milter adds none."""
+    proc, conf, sock, mport = start_milter(ctx)
+    for rcpt, added in (("a@example.com", "yes"), ("x@none.test", "no")):
+        cp = tvtest.miltertest(ctx, FORGED, {"MILTER_SOCK": sock,
+                                             "RCPT": rcpt, "ADDED": added})
+        assert cp.returncode == 0, "forged.lua (%s) rc %d:\n%s\n%s" % (
+            rcpt, cp.returncode, cp.stdout[-2000:], cp.stderr[-2000:])
+
+
+def forged_mods(mport, rcpt, headers):
+    """One message through the wire client: the eom modifications."""
+    c = MilterClient("127.0.0.1", mport)
+    try:
+        actions, proto = c.negotiate()
+        assert proto & NOHDRS == 0 and proto & NR_HDR, hex(proto)
+        assert c.mail("<s@relay.test>")[0] == "continue"
+        assert c.rcpt("<%s>" % rcpt, macros={"{rcpt_mailer}": "smtp"})[0] \
+            == "continue"
+        for name, value in headers:
+            c.header(name, value)   # NR_HDR: no reply is read
+        mods, final = c.eom()
+    finally:
+        c.quit()
+    assert final[0] == "continue", final
+    out = []
+    for kind, data in mods:
+        if kind == "chgheader":
+            idx = struct.unpack(">I", data[:4])[0]
+            name, value = data[4:].split(b"\0")[:2]
+            out.append((kind, idx, name.decode(), value.decode()))
+        else:
+            out.append((kind, data.split(b"\0")[0].decode()))
+    return out
+
+
+def test_forged_header_indexes(ctx):
+    """Each copy removed once, by its index among headers of that name,
+    the last first; then the milter's own header is added."""
+    proc, conf, sock, mport = start_milter(ctx)
+    hdrs = [("Received", "from x"), ("x-tls-verify", "example.com=verified"),
+            ("Subject", "s"), ("X-TLS-VERIFY", "b"), ("X-Other", "o"),
+            ("X-TLS-Verify", "c")]
+    mods = forged_mods(mport, "a@example.com", hdrs)
+    assert mods == [("chgheader", 3, "X-TLS-Verify", ""),
+                    ("chgheader", 2, "X-TLS-Verify", ""),
+                    ("chgheader", 1, "X-TLS-Verify", ""),
+                    ("addheader", "X-TLS-Verify")], mods
+    # nothing probed: removed all the same, nothing added
+    assert forged_mods(mport, "x@none.test", hdrs[:2]) == [
+        ("chgheader", 1, "X-TLS-Verify", "")]
+    # no copy: nothing removed
+    assert forged_mods(mport, "x@none.test", [("Subject", "s")]) == []
     assert proc.poll() is None
 
 

@@ -13,6 +13,10 @@ Test world: the seed's worked example (SPEC 6).
   *.emailhosted.not and emailhosted.not, from the test CA.
   example.com = required-verify        -> verified through the PTR name
   example.net = required-verify-hosted -> not verified: 450 4.7.5
+  xn--n3h.net (U-label "\u2603.net", which IDNA2008 refuses and UTS#46
+  maps) = required-verify, MX mx.xn--n3h.net (127.0.25.4, the same
+  certificate, no PTR) -> not verified: 450 4.7.5 for RCPT TO:<u@\u2603.net>
+  in an SMTPUTF8 transaction (smtputf8_enable = yes).
 Postfix routes example.com to [127.0.25.2]:PORT and example.net to
 [127.0.25.3]:PORT, with smtp_tls_security_level = encrypt.
 """
@@ -29,7 +33,8 @@ import tvtest  # noqa: E402
 import miltersvc  # noqa: E402
 import postfix  # noqa: E402
 
-IP1, IP2 = "127.0.25.2", "127.0.25.3"
+IP1, IP2, IP3 = "127.0.25.2", "127.0.25.3", "127.0.25.4"
+SNOWMAN = "xn--n3h.net"
 MX1, MX2 = "mx01.subd.emailhosted.not", "mx02.subd.emailhosted.not"
 VERIFIED, HOSTED = "example.com", "example.net"
 W = {}
@@ -49,26 +54,34 @@ def setup_module(mctx):
         dns.a(mx, ip)
         dns.ptr(ip, ptr)
         dns.a(ptr, ip)
+    dns.mx(SNOWMAN, "mx." + SNOWMAN, 10)
+    dns.a("mx." + SNOWMAN, IP3)
     dns.start()
     port = mctx.port()
     srv = {}
     for ip in (IP1, IP2):
         srv[ip] = tvtest.SMTPServer(mctx, ip, port, leaf=leaf,
                                     banner_host="mx.tvtest").start()
+    snow = tvtest.SMTPServer(mctx, IP3, port, leaf=leaf,
+                             banner_host="mx.tvtest").start()
     milter = miltersvc.start(
         mctx,
         probe={"port": port, "ca_file": ca.cert, "timeout": 10,
                "helo": "relay.tvtest.invalid"},
         dns={"nameserver": dns.nameserver, "timeout": 2},
         destinations={"default": "none", VERIFIED: "required-verify",
-                      HOSTED: "required-verify-hosted"})
+                      HOSTED: "required-verify-hosted",
+                      SNOWMAN: "required-verify"})
     pf = postfix.Postfix(
         mctx, mctx.port(), milter.postfix_spec,
         transports={VERIFIED: "smtp:[%s]:%d" % (IP1, port),
-                    HOSTED: "smtp:[%s]:%d" % (IP2, port)},
-        ca_file=ca.cert, tls_level="encrypt")
+                    HOSTED: "smtp:[%s]:%d" % (IP2, port),
+                    SNOWMAN: "smtp:[%s]:%d" % (IP3, port),
+                    "\u2603.net": "smtp:[%s]:%d" % (IP3, port)},
+        ca_file=ca.cert, tls_level="encrypt",
+        extra={"smtputf8_enable": "yes"})
     pf.start()
-    W.update(srv=srv, milter=milter, pf=pf, port=port,
+    W.update(srv=srv, snow=snow, milter=milter, pf=pf, port=port,
              setup_s=time.monotonic() - t0)
 
 
@@ -242,6 +255,58 @@ def test_failing_first_then_verified(ctx):
         c.quit()
     env = wait_delivery(pf, W["srv"][IP1], subj)
     assert env["rcpt"] == ["TO:<%s>" % rcpt_ok] and env["tls"], env
+
+
+def test_forged_header_replaced(ctx):
+    """SPEC 7: a message that comes with its own X-TLS-Verify headers
+    (forged: any case, space before the colon, empty) arrives with the
+    milter's header only."""
+    pf = W["pf"]
+    subj = "forged tag"
+    rcpt = "frank@%s" % VERIFIED
+    forged = ("X-TLS-Verify: %s=verified (fake copy)\r\n"
+              "x-tls-verify: evil.test=verified\r\n"
+              "X-TLS-Verify  : evil.test=spaced\r\n"
+              "X-TLS-Verify:\r\n" % VERIFIED)
+    c = smtp(pf)
+    try:
+        assert c.mail("sender@client.tvtest")[0] == 250
+        code, text = c.rcpt(rcpt)
+        assert code == 250, (code, text)
+        code, text = c.data(forged + message(subj, [rcpt]))
+        assert code == 250, (code, text)
+    finally:
+        c.quit()
+    env = wait_delivery(pf, W["srv"][IP1], subj)
+    hdr = tls_header(env["data"])
+    assert len(hdr) == 1, hdr
+    assert hdr[0].startswith("%s=verified (required-verify; host=" % VERIFIED), hdr
+    assert b"fake copy" not in env["data"] and b"evil.test" not in env["data"], \
+        env["data"][:2000]
+
+
+def test_smtputf8_recipient_domain_uses_its_alabel(ctx):
+    """RCPT TO:<u@\u2603.net> (SMTPUTF8): the milter looks the domain up as
+    xn--n3h.net, the A-label Postfix delivers to (UTS#46), so it gets that
+    key's required-verify answer, not default; and its DNS queries use the
+    A-label (the test DNS knows only that name)."""
+    pf, milter = W["pf"], W["milter"]
+    before = W["snow"].connections()
+    c = smtp(pf)
+    try:
+        assert c.has_extn("smtputf8"), "Postfix does not offer SMTPUTF8"
+        code, text = c.mail("sender@client.tvtest", options=["SMTPUTF8"])
+        assert code == 250, (code, text)
+        code, text = c.rcpt("u@\u2603.net")
+        text = text.decode(errors="replace")
+        assert code == 450 and text.startswith("4.7.5 "), (
+            code, text, milter.log()[-2000:])
+        c.rset()
+    finally:
+        c.quit()
+    assert W["snow"].connections() > before, "mx.%s not probed" % SNOWMAN
+    assert "domain=%s setting=required-verify" % SNOWMAN in milter.log(), \
+        milter.log()[-2000:]
 
 
 def test_stop_postfix_and_milter(ctx):

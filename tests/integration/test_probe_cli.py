@@ -29,7 +29,7 @@ def setup_module(mctx):
     leaf = ca.issue(cn="*.emailhosted.not",
                     sans=("*.emailhosted.not", "emailhosted.not"))
     dns = tvtest.DNS(mctx)
-    for dom in ("example.com", "cli.test"):
+    for dom in ("example.com", "cli.test", "xn--n3h.net"):
         dns.mx(dom, MX1, 10).mx(dom, MX2, 10)
     dns.a(MX1, IP1).a(MX2, IP2)
     dns.ptr(IP1, "mx0a.emailhosted.not").ptr(IP2, "mx0b.emailhosted.not")
@@ -41,7 +41,8 @@ def setup_module(mctx):
     bundle = tvtest.ca_bundle(mctx, ca)
     W.update(port=port, servers=servers, conf=make_conf(
         mctx, dport, port, bundle,
-        {"example.com": "required-verify", "cli.test": "none"}))
+        {"example.com": "required-verify", "cli.test": "none",
+         "xn--n3h.net": "required-verify"}))
 
 
 def bin_path(ctx):
@@ -146,6 +147,18 @@ def test_cli_s_none_overrides_required_verify(ctx):
     rc, d, _ = run(ctx, W["conf"], "example.com", setting="none")
     expect(d, rc, 0, setting="none", action="accept", ip=None)
     assert conns() == before
+
+
+# an IDN that IDNA2008 refuses but UTS#46 maps, as the MTA does
+def test_cli_domain_uts46_alabel(ctx):
+    """\u2603.net is probed as xn--n3h.net: that key's setting, DNS
+    queries (the test DNS knows only the A-label) and the reference
+    identifier all use the A-label."""
+    before = conns()
+    rc, d, _ = run(ctx, W["conf"], "\u2603.net")
+    expect(d, rc, 0, domain="xn--n3h.net", setting="required-verify",
+           verified=True, action="accept")
+    assert conns() > before
 
 
 # the readable explanation

@@ -35,6 +35,25 @@ static const struct acase alabel[] = {
 	{ "münchen.de", "xn--mnchen-3ya.de" },
 	{ "straße.de", "xn--strae-oqa.de" },	/* non-transitional */
 	{ "例え.テスト", "xn--r8jz45g.xn--zckzah" },
+	/*
+	 * UTS#46 non-transitional, the A-label Postfix (ICU 72
+	 * uidna_nameToASCII_UTF8, UIDNA_NONTRANSITIONAL_TO_ASCII) sends
+	 * mail to, also where IDNA2008 refuses the U-label.
+	 */
+	{ "\xe2\x98\x83.net", "xn--n3h.net" },		/* U+2603 */
+	{ "\xe2\x98\x83.NET.", "xn--n3h.net" },
+	{ "a_b.\xe2\x98\x83.net", "a_b.xn--n3h.net" },	/* no STD3 */
+	{ "\xf0\x9f\x92\xa9.la", "xn--ls8h.la" },		/* U+1F4A9 */
+	{ "\xc2\xbd.net", "xn--12-c6t.net" },		/* U+00BD */
+	{ "\xd9\xa1\xd9\xa2\xd9\xa3.com", "xn--9hbcd.com" },	/* bidi */
+	{ "\xe2\x98\x83-.net", NULL },			/* hyphen */
+	{ "\xe2\x92\x88.com", NULL },			/* U+2488 */
+	/* deviation characters with a refused label: never "ss" etc. */
+	{ "\xe2\x98\x83\xc3\x9f.de", NULL },		/* U+00DF */
+	{ "\xe2\x98\x83\xcf\x82.gr", NULL },		/* U+03C2 */
+	{ "a\xe2\x80\x8d\xe2\x98\x83.net", NULL },	/* U+200D */
+	{ "a\xe2\x80\x8d" "b.net", NULL },			/* CONTEXTJ */
+	{ "\xcf\x82.gr", "xn--3xa.gr" },
 	{ "_dmarc.example.com", "_dmarc.example.com" },
 	{ "mx_1.example.com", "mx_1.example.com" },
 	{ "-bad.example", NULL },
