@@ -6,7 +6,8 @@
  * trustfp_compute(conf, out) writes 64 hex digits (SHA-256) into out
  * (TRUSTFP_LEN bytes with the NUL) over:
  *  - the settings a verdict depends on: on_fail, the probe's port, HELO,
- *    timeouts, revocation mode, CRL limits, the name server;
+ *    timeouts (probe, connect, command), revocation mode, CRL limits, the
+ *    name server;
  *  - the content of ca_file, crl_file and of every regular file in ca_path
  *    and crl_path (names sorted), or, when neither ca_file nor ca_path is
  *    set, of OpenSSL's default trust file and directory (the system store,

@@ -117,11 +117,12 @@ trustfp_compute(const struct conf *c, char out[TRUSTFP_LEN])
 		abort();
 	if (c->has_nameserver)
 		(void)conf_ipaddr_str(&c->nameserver, ns, sizeof(ns));
-	(void)snprintf(set, sizeof(set), "%d|%u|%s|%u|%d|%d|%u|%u|%s|%u|%u",
-	    (int)c->on_fail, c->probe_port, c->helo ? c->helo : "",
-	    c->probe_timeout, (int)c->revocation, c->revocation_required,
-	    c->http_timeout, c->max_crl_size, ns, c->nameserver_port,
-	    c->dns_timeout);
+	(void)snprintf(set, sizeof(set),
+	    "%d|%u|%s|%u|%u|%u|%d|%d|%u|%u|%s|%u|%u", (int)c->on_fail,
+	    c->probe_port, c->helo ? c->helo : "", c->probe_timeout,
+	    c->connect_timeout, c->command_timeout, (int)c->revocation,
+	    c->revocation_required, c->http_timeout, c->max_crl_size, ns,
+	    c->nameserver_port, c->dns_timeout);
 	trustfp_str(&t, set);
 	if (c->ca_file == NULL && c->ca_path == NULL) {
 		trustfp_file(&t, trustfp_env(X509_get_default_cert_file_env(),
