@@ -405,7 +405,7 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
  * it at once ("no-host", x.1.2 under a required setting, a tag under
  * preferred-verify), exactly as tlsverify-probe does, under the setting of
  * its ASCII ".parent" entries or "default" (".partner.org" covers
- * "x.partner.org" even when x is an IDN that IDNA2008 refuses).
+ * "x.partner.org" even when x is an IDN that UTS#46 refuses).
  */
 static void
 decide_invalid(struct gen *g, struct decision *d, const char *raw,
