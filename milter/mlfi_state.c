@@ -516,7 +516,7 @@ mlfi_invalid_domain(struct mlfi_conn *mc, const char *raw, const char *qid,
 	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
 	    sizeof(lower));
 	(void)text_printable(shown, sizeof(shown), lower, strlen(lower),
-	    " ");				/* for the log: one word */
+	    " \"\\=");		/* for the log: one word, no quote */
 	p.g = mc->g;
 	p.setting = conf_lookup_setting(mc->g->conf, lower, NULL);
 	if (p.setting == TLS_NONE || p.setting == TLS_PREFERRED)

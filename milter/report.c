@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "report.h"
+#include "text.h"
+
+#define REPORT_LOG_REASON	200	/* bytes of the reason in a log line */
 
 static void
 report_jstr(FILE *f, const char *s)
@@ -128,18 +131,24 @@ void
 report_logfields(const struct verdict *v, char *buf, size_t len)
 {
 	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
+	char	host[NAME_BUFLEN], reason[4 * REPORT_LOG_REASON + 1];
 
+	/* host: a checked host name or IP text; one word all the same */
+	(void)text_printable(host, sizeof(host), b ? b->host : "-",
+	    strlen(b ? b->host : "-"), " \"\\=");
+	(void)text_quoted(reason, sizeof(reason), v->reason,
+	    REPORT_LOG_REASON);
 	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s "
-	    "reason=\"%.200s\" ms=%ld", v->result,
-	    verdict_action_str(v->action), b ? b->host : "-",
+	    "reason=\"%s\" ms=%ld", v->result,
+	    verdict_action_str(v->action), host,
 	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
-	    v->xcode[0] ? " xcode=" : "", v->xcode, v->reason, v->elapsed_ms);
+	    v->xcode[0] ? " xcode=" : "", v->xcode, reason, v->elapsed_ms);
 }
 
 void
 report_logline(const struct verdict *v, char *buf, size_t len)
 {
-	char	fields[512];
+	char	fields[2048];
 
 	report_logfields(v, fields, sizeof(fields));
 	(void)snprintf(buf, len, "domain=%s setting=%s %s", v->domain,
