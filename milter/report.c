@@ -4,7 +4,9 @@
  * one log line per verdict.
  *
  * JSON keys are those of SPEC 9, always present (null where they do not
- * apply: tls, certificate and verified are null when no host was tried),
+ * apply: tls and certificate are null when no host was tried; verified is
+ * a boolean under every *-verify setting, false for a null MX or when no
+ * host was reached, and under required once TLS was negotiated),
  * plus "result", "temporary", "code", "xcode", "text", "reason" at
  * the top and "stage", "temporary", "via" per attempt. Strings are escaped
  * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
@@ -90,6 +92,14 @@ report_jattempt(FILE *f, const struct attempt *a, int comma)
 	fputc('}', f);
 }
 
+/* A setting that verifies: "verified" is a boolean whatever happened. */
+static int
+report_verifies(enum tls_setting s)
+{
+	return s == TLS_PREFERRED_VERIFY || s == TLS_REQUIRED_VERIFY ||
+	    s == TLS_REQUIRED_VERIFY_HOSTED;
+}
+
 void
 report_json(FILE *f, const struct verdict *v)
 {
@@ -105,7 +115,9 @@ report_json(FILE *f, const struct verdict *v)
 	    NULL, 1);
 	report_jkey(f, "revocation", b && b->cert_checked ?
 	    b->cert.revocation : NULL, 1);
-	report_jbool(f, "verified", probed, b != NULL && b->verified);
+	report_jbool(f, "verified", report_verifies(v->setting) ||
+	    (v->setting == TLS_REQUIRED && b != NULL && b->tls),
+	    b != NULL && b->verified);
 	report_jkey(f, "action", verdict_action_str(v->action), 1);
 	report_jkey(f, "host", b ? b->host : NULL, 1);
 	report_jkey(f, "ip", b && b->ip[0] ? b->ip : NULL, 1);
