@@ -16,7 +16,11 @@
  * DNS_TEMP by callers, and its reason says what was wrong).
  *
  * Answers are parsed with ns_initparse()/ns_parserr(); records of other
- * types (CNAMEs before the answer) are skipped; each RDATA length is
+ * types (CNAMEs before the answer) are skipped; a record is used only when
+ * its owner is the question's name or a name of the CNAME chain that
+ * starts there (case-insensitive, at most DNS_MAXCHAIN CNAMEs), as
+ * glibc's getanswer() does: a record for any other name (a forwarder
+ * passing on unrelated data) is ignored and traced; each RDATA length is
  * checked before it is read; names are expanded with dn_expand() and must
  * pass name_is_hostname(). Result arrays are allocated; the caller frees
  * them with free() (dns_ptr's names: dns_names_free()). Limits: at most
@@ -36,6 +40,7 @@
 #include "trace.h"
 
 #define DNS_MAXRR	64
+#define DNS_MAXCHAIN	16	/* CNAMEs followed from the question name */
 
 enum dns_status {
 	DNS_OK = 0,

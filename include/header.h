@@ -8,7 +8,7 @@
  * matched (TYPE is dNSName or CN, then presented name "~" reference source
  * ":" reference name). header_entry_fmt() is the same from parts (note, when
  * not NULL, is added as "note=NOTE" with spaces kept). Every byte that is not
- * printable ASCII, and any of ";(),=" inside a field, becomes '?', so the
+ * printable ASCII, and any of ";(),=\"\\" inside a field, becomes '?', so the
  * value is always printable ASCII. buf is always NUL-terminated; a cut
  * entry ends in "...)". Returns 0, or -1 when it had to be cut.
  *

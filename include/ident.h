@@ -11,13 +11,17 @@
  * At most IDENT_MAXNAMES of each kind are kept. Returns 0, or -1 when the
  * certificate cannot be read at all. ident_presented_free() frees it.
  * Details (ident.c): a name must also pass ident_name_valid() (no empty
- * label, labels <= 63 bytes); a CN must convert to UTF-8 (and then be
- * ASCII). Valid names beyond IDENT_MAXNAMES are counted in n_rejected_*
- * too. rejected[] holds at most IDENT_MAXREJECT entries (n_rejected of
- * them), each escaped (\xHH for bytes outside '!'..'~' and for '\') and
- * cut to about 100 bytes ("..." appended); the counters count all. A
- * subjectAltName extension that is present but cannot be decoded, or is
- * present twice, makes the certificate unreadable (-1).
+ * label, labels <= 63 bytes); a CN must convert to UTF-8, and a CN in
+ * U-labels is kept as its A-label (libidn2; SPEC 4: compared as
+ * A-labels; a left-most "*" label is kept as it is), refused when it does
+ * not convert; a dNSName with a byte >= 0x80 is refused (an IA5String
+ * holds A-labels, RFC 5280 4.2.1.6). Valid names beyond IDENT_MAXNAMES
+ * are counted in n_rejected_* too. rejected[] holds at most
+ * IDENT_MAXREJECT entries (n_rejected of them), each escaped (\xHH for
+ * bytes outside '!'..'~' and for '\') and cut to about 100 bytes
+ * ("..." appended); the counters count all. A subjectAltName extension
+ * that is present but cannot be decoded, or is present twice, makes the
+ * certificate unreadable (-1).
  *
  * ident_match(presented, reference) is the SPEC 4 matcher: exact (ASCII
  * case-insensitive, one trailing dot ignored on either side) or a wildcard

@@ -8,7 +8,11 @@
  * report_json() prints one JSON object with exactly the keys of SPEC 9
  * (null where a key does not apply), strings escaped.
  * report_logline() writes "domain=... setting=... result=... action=...
- * host=... ip=... reason=..." into buf (always NUL-terminated);
+ * host=... ip=... reason="..."" into buf (always NUL-terminated); the
+ * reason (which holds network text: SMTP replies, names) is the one quoted
+ * value, escaped with text_quoted() (\" \\ \xHH, at most 200 source
+ * bytes); host is one word without '"', backslash, '=' or spaces. So no
+ * peer can add or change a field. 2048 bytes hold any verdict whole;
  * report_logfields() the same without "domain=... setting=... " (what the
  * milter's cache keeps: it knows the domain and setting from its key).
  */

@@ -15,7 +15,12 @@
  * choice). One target is made per distinct (address, port): when several
  * route names (or MX names) lead to the same address, the first one in
  * order makes the target and all of them are listed in names[] (the
- * certificate may match any of them in "hosted" mode).
+ * certificate may match any of them in "hosted" mode). For routes the
+ * name set is per address, whatever the port: every target of an address
+ * lists every host-name route leading to it, and a target of an IP route
+ * whose address a host-name route also names is a host-name target (via
+ * VIA_ROUTE_HOST, host = the first such name in route order), whatever
+ * the order of the routes.
  *
  * A host name that did not resolve still yields one target with
  * resolved = 0 and its dns_status (DNS_TEMP makes the verdict temporary;

@@ -4,9 +4,11 @@
  * Every stage appends human-readable lines ("MX example.com: 10
  * mx01.subd.emailhosted.not") with trace_add(); tlsverify-probe prints them
  * and the milter logs them at debug level. A NULL trace is accepted and
- * ignored. At most TRACE_MAXLINES lines of at most TRACE_LINELEN bytes are
- * kept; a last line says how many were dropped. trace_free() frees the
- * lines (not the struct).
+ * ignored. Every byte of a line outside printable ASCII becomes '?'
+ * (text_safe(): whatever a peer sent, printing the trace puts no control
+ * byte on a terminal). At most TRACE_MAXLINES lines of at most
+ * TRACE_LINELEN bytes are kept; a last line says how many were dropped.
+ * trace_free() frees the lines (not the struct).
  */
 #ifndef TV_TRACE_H
 #define TV_TRACE_H

@@ -417,7 +417,7 @@ decide_invalid(struct gen *g, struct decision *d, const char *raw,
 	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
 	    sizeof(lower));
 	(void)text_printable(d->domain, sizeof(d->domain), lower,
-	    strlen(lower), " ");		/* for the log: one word */
+	    strlen(lower), " \"\\=");	/* for the log: one word, no quote */
 	d->setting = conf_lookup_setting(g->conf, lower, NULL);
 	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
 		return;

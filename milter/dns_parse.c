@@ -3,7 +3,10 @@
  *
  * Parsing limits: the answer is read with ns_initparse()/ns_parserr();
  * only records of the asked type and class IN count (CNAMEs before them
- * are skipped: the recursive server follows them); RDATA lengths are
+ * are skipped: the recursive server follows them), and only when their
+ * owner is the question's name or on the CNAME chain that starts there
+ * (at most DNS_MAXCHAIN CNAMEs; case-insensitive): records of any other
+ * name are ignored, and traced as such; RDATA lengths are
  * checked before each read (A: 4, AAAA: 16, MX: >= 3 and the name must end
  * exactly at the end of the RDATA, PTR: the name must fill the RDATA); names
  * are expanded with dn_expand() inside the message, must pass
@@ -14,7 +17,8 @@
  *
  * An answer without a record of the asked type whose CNAMEs, followed from
  * the question name, loop is DNS_INVALID ("CNAME loop"), not NODATA: a
- * broken zone, which a recursive server reports as SERVFAIL.
+ * broken zone, which a recursive server reports as SERVFAIL; so is one
+ * whose chain is longer than DNS_MAXCHAIN ("CNAME chain too long").
  *
  * Null MX (RFC 7505): an answer whose MX records all have the target "."
  * (canonically one record with preference 0) is a null MX. A "." target
@@ -35,23 +39,60 @@
 #include "dns_int.h"
 #include "xalloc.h"
 
-/* One parsed answer: the records of the asked type, still in wire form. */
+/* One parsed answer: the records of the asked type, still in wire form,
+ * and the names that may own them (the question name, then its CNAMEs). */
 struct dns_ans {
 	ns_msg		 msg;
 	int		 count;		/* records in the answer section */
+	char		(*chain)[NS_MAXDNAME];	/* DNS_MAXCHAIN + 1 names */
+	int		 nchain;
+	int		 loop;		/* the chain comes back to a name */
+	int		 cut;		/* longer than DNS_MAXCHAIN */
+	int		 foreign;	/* records skipped: owner off the chain */
 };
 
-/*
- * Record i of the answer when it has the wanted type and class IN:
- * 1 (rr filled), 0 (other record: skip), -1 (unparsable).
- */
+/* Record i when it has the type and class IN, whatever its owner:
+ * 1 (rr filled), 0 (other record), -1 (unparsable). */
 static int
-dns_get_rr(struct dns_ans *ans, int i, int type, ns_rr *rr)
+dns_rr_at(struct dns_ans *ans, int i, int type, ns_rr *rr)
 {
 	if (ns_parserr(&ans->msg, ns_s_an, i, rr) < 0)
 		return -1;
 	if ((int)ns_rr_type(*rr) != type || ns_rr_class(*rr) != ns_c_in)
 		return 0;
+	return 1;
+}
+
+static int	dns_same_name(const char *, const char *);
+
+/* 1 when name is on the chain: the question name or one of its CNAMEs. */
+static int
+dns_on_chain(const struct dns_ans *ans, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < ans->nchain; i++)
+		if (dns_same_name(ans->chain[i], name))
+			return 1;
+	return 0;
+}
+
+/*
+ * Record i of the answer when it has the wanted type and class IN and is
+ * owned by a name on the chain: 1 (rr filled), 0 (other record, or one
+ * for another name: skip, counted in foreign), -1 (unparsable).
+ */
+static int
+dns_get_rr(struct dns_ans *ans, int i, int type, ns_rr *rr)
+{
+	int	r;
+
+	if ((r = dns_rr_at(ans, i, type, rr)) != 1)
+		return r;
+	if (!dns_on_chain(ans, ns_rr_name(*rr))) {
+		ans->foreign++;
+		return 0;
+	}
 	return 1;
 }
 
@@ -254,7 +295,7 @@ dns_cname_next(struct dns_ans *ans, const char *name, char *out,
 	int			 i;
 
 	for (i = 0; i < ans->count && i < DNS_MAXRR; i++) {
-		if (dns_get_rr(ans, i, ns_t_cname, &rr) != 1 ||
+		if (dns_rr_at(ans, i, ns_t_cname, &rr) != 1 ||
 		    !dns_same_name(ns_rr_name(rr), name))
 			continue;
 		rd = ns_rr_rdata(rr);
@@ -265,30 +306,48 @@ dns_cname_next(struct dns_ans *ans, const char *name, char *out,
 }
 
 /*
- * 1 when the answer's CNAMEs, followed from the question name, form a
- * loop (a recursive server says SERVFAIL to that; a hostile one answers
- * it). A chain without a loop takes at most one step per CNAME record, so
- * more steps than records is a loop. Bounded: DNS_MAXRR records.
+ * The names that may own an answer record: the question name, then the
+ * CNAME chain that starts there (a name already on the chain ends it:
+ * a loop, which a recursive server reports as SERVFAIL; more than
+ * DNS_MAXCHAIN CNAMEs: cut). No question: no name, no record is used.
+ * Bounded: DNS_MAXCHAIN steps, each a pass over DNS_MAXRR records.
  */
-static int
-dns_cname_loop(struct dns_ans *ans)
+static void
+dns_chain_build(struct dns_ans *ans)
 {
 	ns_rr	rr;
-	char	cur[NS_MAXDNAME], next[NS_MAXDNAME];
-	int	i, ncname = 0, steps = 0;
+	char	next[NS_MAXDNAME];
 
-	for (i = 0; i < ans->count && i < DNS_MAXRR; i++)
-		if (dns_get_rr(ans, i, ns_t_cname, &rr) == 1)
-			ncname++;
-	if (ncname == 0 || ns_parserr(&ans->msg, ns_s_qd, 0, &rr) < 0)
-		return 0;
-	(void)snprintf(cur, sizeof(cur), "%s", ns_rr_name(rr));
-	while (dns_cname_next(ans, cur, next, sizeof(next))) {
-		if (++steps > ncname)
-			return 1;
-		memcpy(cur, next, sizeof(cur));
+	ans->chain = xcalloc(DNS_MAXCHAIN + 1, sizeof(*ans->chain));
+	if (ns_msg_count(ans->msg, ns_s_qd) < 1 ||
+	    ns_parserr(&ans->msg, ns_s_qd, 0, &rr) < 0)
+		return;
+	(void)snprintf(ans->chain[0], NS_MAXDNAME, "%s", ns_rr_name(rr));
+	ans->nchain = 1;
+	while (dns_cname_next(ans, ans->chain[ans->nchain - 1], next,
+	    sizeof(next))) {
+		if (dns_on_chain(ans, next)) {
+			ans->loop = 1;
+			return;
+		}
+		if (ans->nchain > DNS_MAXCHAIN) {
+			ans->cut = 1;
+			return;
+		}
+		memcpy(ans->chain[ans->nchain++], next, NS_MAXDNAME);
 	}
-	return 0;
+}
+
+static const char *
+dns_type_word(int type)
+{
+	switch (type) {
+	case ns_t_mx:	return "MX";
+	case ns_t_a:	return "A";
+	case ns_t_aaaa:	return "AAAA";
+	case ns_t_ptr:	return "PTR";
+	default:	return "?";
+	}
 }
 
 /* Entry point for the fuzzer and tests as well (see dns.h). */
@@ -300,6 +359,7 @@ dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
 	enum dns_status	st;
 
 	memset(out, 0, sizeof(*out));
+	memset(&ans, 0, sizeof(ans));
 	out->type = type;
 	if (len > DNS_ANSLEN || ns_initparse(msg, (int)len, &ans.msg) < 0) {
 		dns_seterr(ctx, "malformed answer");
@@ -310,6 +370,7 @@ dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
 		dns_seterr(ctx, "no record of that type");
 		return DNS_NODATA;
 	}
+	dns_chain_build(&ans);
 	switch (type) {
 	case ns_t_mx:
 		st = dns_mx_answer(ctx, &ans, out);
@@ -325,10 +386,15 @@ dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
 		dns_seterr(ctx, "record type not supported");
 		st = DNS_INVALID;
 	}
-	if (st == DNS_NODATA && dns_cname_loop(&ans)) {
-		dns_seterr(ctx, "CNAME loop");
+	if (ans.foreign > 0)
+		trace_add(ctx->trace, "%s %s: ignored %d answer record(s) of "
+		    "another name than the question's", dns_type_word(type),
+		    what, ans.foreign);
+	if (st == DNS_NODATA && (ans.loop || ans.cut)) {
+		dns_seterr(ctx, ans.loop ? "CNAME loop" : "CNAME chain too long");
 		st = DNS_INVALID;
 	}
+	free(ans.chain);
 	if (st != DNS_OK)
 		dns_answer_free(out);
 	return st;

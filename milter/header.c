@@ -4,8 +4,10 @@
  *
  * Limits: an entry is at most len-1 bytes (HEADER_ENTRYLEN is enough for
  * 253-byte names in every field); each field is cleaned to printable
- * ASCII; a folded line passes HEADER_LINE only when one word is longer, and
- * never HEADER_HARDMAX. The caller frees header_fold()'s result.
+ * ASCII without ";(),=", '"' or backslash (no field can open a quoted
+ * string, a comment or a new field); a folded line passes HEADER_LINE
+ * only when one word is longer, and never HEADER_HARDMAX. The caller
+ * frees header_fold()'s result.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +33,7 @@ header_put(char *buf, size_t len, size_t *pos, const char *src, int field,
 			;	/* our own separators */
 		else if (c < 0x21 || c > 0x7e)
 			c = (keep_space && c == ' ') ? ' ' : '?';
-		else if (strchr(";(),=", c) != NULL)
+		else if (strchr(";(),=\"\\", c) != NULL)
 			c = '?';
 		buf[(*pos)++] = (char)c;
 	}

@@ -5,7 +5,13 @@
  * ident_extract(cert, out): fills *out with the certificate's dNSName
  *	subjectAltNames and subject CNs (see ident.h for the rules). Every
  *	name's length comes from its ASN.1 string; CNs are converted with
- *	ASN1_STRING_to_UTF8 and refused when the result holds a NUL. Limits:
+ *	ASN1_STRING_to_UTF8 and refused when the result holds a NUL; a CN
+ *	with bytes >= 0x80 (U-labels) is converted to its A-label with
+ *	name_to_alabel() (libidn2, as the recipient domain is; a whole
+ *	left-most "*" label kept) and refused when that fails or it is longer
+ *	than IDENT_CN_INMAX bytes. A dNSName is an IA5String, A-labels by
+ *	RFC 5280 4.2.1.6: one with bytes >= 0x80 is refused, never converted.
+ *	Limits:
  *	at most IDENT_MAXNAMES names of each kind and IDENT_MAXREJECT rejected
  *	copies are stored (each <= ~100 bytes); work is linear in the number
  *	of entries, so a certificate with thousands of SANs costs one pass.
@@ -26,6 +32,7 @@
 #include "xalloc.h"
 
 #define IDENT_REJ_CUT	100	/* bytes of an escaped rejected name */
+#define IDENT_CN_INMAX	1024	/* bytes of a U-label CN converted */
 
 /* Printable copy of untrusted bytes: \xHH escapes, cut with "...". */
 static char *
@@ -60,6 +67,34 @@ ident_reject(struct presented *out, size_t *counter,
 		out->rejected[out->n_rejected++] = ident_escape(s, len);
 }
 
+/*
+ * A CN in U-labels (UTF-8, no NUL) as an A-label into out (NAME_BUFLEN):
+ * 1 converted, 0 pure ASCII (nothing to do), -1 not convertible. A whole
+ * left-most "*" label is kept as it is and the rest converted.
+ */
+static int
+ident_cn_alabel(const unsigned char *s, size_t len, char *out)
+{
+	char	in[IDENT_CN_INMAX + 1];
+	size_t	i, skip = 0;
+
+	for (i = 0; i < len && s[i] < 0x80; i++)
+		;
+	if (i == len)
+		return 0;
+	if (len > IDENT_CN_INMAX)
+		return -1;
+	if (len > 2 && s[0] == '*' && s[1] == '.')
+		skip = 2;
+	memcpy(in, s + skip, len - skip);
+	in[len - skip] = '\0';
+	if (name_to_alabel(in, out + skip, NAME_BUFLEN - skip) != 0)
+		return -1;
+	if (skip)
+		memcpy(out, "*.", 2);
+	return 1;
+}
+
 /* Keep a name (lower-cased, one trailing dot removed) or reject it. */
 static void
 ident_add(struct presented *out, enum ident_type type,
@@ -69,8 +104,19 @@ ident_add(struct presented *out, enum ident_type type,
 	size_t	 *n = type == IDENT_CN ? &out->n_cn : &out->n_dns;
 	size_t	 *nrej = type == IDENT_CN ? &out->n_rejected_cn :
 		    &out->n_rejected_dns;
-	char	 *copy;
+	char	 *copy, alabel[NAME_BUFLEN];
+	int	  conv = 0;
 
+	if (type == IDENT_CN && s != NULL && len > 0 &&
+	    memchr(s, '\0', len) == NULL &&
+	    (conv = ident_cn_alabel(s, len, alabel)) < 0) {
+		ident_reject(out, nrej, s, len);
+		return;
+	}
+	if (conv == 1) {
+		s = (const unsigned char *)alabel;
+		len = strlen(alabel);
+	}
 	if (s == NULL || len == 0 || memchr(s, '\0', len) != NULL ||
 	    !ident_name_valid((const char *)s, len, 1) ||
 	    *n >= IDENT_MAXNAMES) {

@@ -4,7 +4,9 @@
  * one log line per verdict.
  *
  * JSON keys are those of SPEC 9, always present (null where they do not
- * apply: tls, certificate and verified are null when no host was tried),
+ * apply: tls and certificate are null when no host was tried; verified is
+ * a boolean under every *-verify setting, false for a null MX or when no
+ * host was reached, and under required once TLS was negotiated),
  * plus "result", "temporary", "code", "xcode", "text", "reason" at
  * the top and "stage", "temporary", "via" per attempt. Strings are escaped
  * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
@@ -14,6 +16,9 @@
 #include <string.h>
 
 #include "report.h"
+#include "text.h"
+
+#define REPORT_LOG_REASON	200	/* bytes of the reason in a log line */
 
 static void
 report_jstr(FILE *f, const char *s)
@@ -87,6 +92,14 @@ report_jattempt(FILE *f, const struct attempt *a, int comma)
 	fputc('}', f);
 }
 
+/* A setting that verifies: "verified" is a boolean whatever happened. */
+static int
+report_verifies(enum tls_setting s)
+{
+	return s == TLS_PREFERRED_VERIFY || s == TLS_REQUIRED_VERIFY ||
+	    s == TLS_REQUIRED_VERIFY_HOSTED;
+}
+
 void
 report_json(FILE *f, const struct verdict *v)
 {
@@ -102,7 +115,9 @@ report_json(FILE *f, const struct verdict *v)
 	    NULL, 1);
 	report_jkey(f, "revocation", b && b->cert_checked ?
 	    b->cert.revocation : NULL, 1);
-	report_jbool(f, "verified", probed, b != NULL && b->verified);
+	report_jbool(f, "verified", report_verifies(v->setting) ||
+	    (v->setting == TLS_REQUIRED && b != NULL && b->tls),
+	    b != NULL && b->verified);
 	report_jkey(f, "action", verdict_action_str(v->action), 1);
 	report_jkey(f, "host", b ? b->host : NULL, 1);
 	report_jkey(f, "ip", b && b->ip[0] ? b->ip : NULL, 1);
@@ -128,18 +143,24 @@ void
 report_logfields(const struct verdict *v, char *buf, size_t len)
 {
 	const struct attempt *b = v->best >= 0 ? &v->attempts[v->best] : NULL;
+	char	host[NAME_BUFLEN], reason[4 * REPORT_LOG_REASON + 1];
 
+	/* host: a checked host name or IP text; one word all the same */
+	(void)text_printable(host, sizeof(host), b ? b->host : "-",
+	    strlen(b ? b->host : "-"), " \"\\=");
+	(void)text_quoted(reason, sizeof(reason), v->reason,
+	    REPORT_LOG_REASON);
 	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s "
-	    "reason=\"%.200s\" ms=%ld", v->result,
-	    verdict_action_str(v->action), b ? b->host : "-",
+	    "reason=\"%s\" ms=%ld", v->result,
+	    verdict_action_str(v->action), host,
 	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
-	    v->xcode[0] ? " xcode=" : "", v->xcode, v->reason, v->elapsed_ms);
+	    v->xcode[0] ? " xcode=" : "", v->xcode, reason, v->elapsed_ms);
 }
 
 void
 report_logline(const struct verdict *v, char *buf, size_t len)
 {
-	char	fields[512];
+	char	fields[2048];
 
 	report_logfields(v, fields, sizeof(fields));
 	(void)snprintf(buf, len, "domain=%s setting=%s %s", v->domain,

@@ -17,9 +17,13 @@
  *  - null MX: 0 with null_mx = 1 and no targets.
  * Targets are unique per (address, port): a later host leading to an
  * address already listed only adds its name to that target's names[]
- * (names[] holds route host names and MX names, never IP text; so a
- * VIA_ROUTE_IP target has names[] empty unless a host-name route of the
- * same domain led to the same address and port).
+ * (names[] holds route host names and MX names, never IP text). For
+ * routes, names[] is then made the same for every target of one address,
+ * whatever its port and the order of the routes (target_share_names):
+ * every host-name route leading to that address, in route order. A
+ * VIA_ROUTE_IP target whose address a host-name route also names becomes
+ * VIA_ROUTE_HOST with host = the first of those names (SNI, route names
+ * as references, no MX names: SPEC 4.2 b); it keeps its place and port.
  * A host without any address gets one target with resolved = 0 and the
  * status of its lookups (TEMP wins over INVALID over NOTFOUND over NODATA).
  * A host whose A (or AAAA) lookup failed temporarily but whose other family
@@ -225,6 +229,59 @@ target_set_mx_names(struct target_list *tl, const struct dns_mx *mx,
 	tl->n_mx = n;
 }
 
+/* Every route name leading to t's address, on any port, in list order,
+ * into a new array (*n names). */
+static char **
+target_ip_names(const struct target_list *tl, const struct target *t,
+    size_t *n)
+{
+	struct target	 all;
+	size_t		 j, k;
+
+	memset(&all, 0, sizeof(all));
+	for (j = 0; j < tl->n; j++) {
+		if (!tl->t[j].resolved || !conf_ipaddr_eq(&tl->t[j].ip, &t->ip))
+			continue;
+		for (k = 0; k < tl->t[j].n_names; k++)
+			target_add_name(&all, tl->t[j].names[k]);
+	}
+	*n = all.n_names;
+	return all.names;
+}
+
+/*
+ * SPEC 5: the route names that lead to one address are one set, whatever
+ * the port and the order of the routes: every target of that address gets
+ * them all. A target made by an IP route whose address a host-name route
+ * names too is reached through that name (the first in route order): SNI
+ * and route names as reference identifiers, as for any host-name route.
+ */
+static void
+target_share_names(struct target_list *tl)
+{
+	char	**names[TARGET_MAX];
+	size_t	  n[TARGET_MAX], i;
+	struct target *t;
+
+	for (i = 0; i < tl->n; i++)
+		names[i] = tl->t[i].resolved ?
+		    target_ip_names(tl, &tl->t[i], &n[i]) : NULL;
+	for (i = 0; i < tl->n; i++) {
+		t = &tl->t[i];
+		if (!t->resolved)
+			continue;
+		dns_names_free(t->names, t->n_names);
+		t->names = names[i];
+		t->n_names = n[i];
+		if (t->via == VIA_ROUTE_IP && t->n_names > 0) {
+			t->via = VIA_ROUTE_HOST;
+			/* fits: a host name is <= 253 bytes */
+			(void)snprintf(t->host, sizeof(t->host), "%s",
+			    t->names[0]);
+		}
+	}
+}
+
 static void
 target_routes(struct dns_ctx *dns, const struct conf *conf,
     const struct route_list *rl, struct target_list *tl)
@@ -247,6 +304,7 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 		else
 			target_host(dns, tl, &src);
 	}
+	target_share_names(tl);
 }
 
 /* The MX names of a domain that has routes (SPEC 4.2 c). */

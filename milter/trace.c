@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "text.h"
 #include "trace.h"
 #include "xalloc.h"
 
@@ -23,6 +24,7 @@ trace_add(struct trace *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);	/* cut is meant */
 	va_end(ap);
+	(void)text_safe(buf);		/* no control byte reaches a terminal */
 	t->lines = xreallocarray(t->lines, t->n + 1, sizeof(*t->lines));
 	t->lines[t->n++] = xstrdup(buf);
 }

@@ -11,7 +11,8 @@ certificate with 2,000 SAN entries; a CN (and a dNSName) with an embedded
 NUL whose part before the NUL is the recipient domain (the DER is patched
 and re-signed by the test CA, so Phase I passes and only the NUL matters).
 DNS side (tests/lib/baddns.py): an MX answer with the TC bit (TCP retry);
-a CNAME loop; a PTR answer with 300 names; an MX record shorter than its
+a CNAME loop; a PTR answer with 300 names; an A answer (the PTR name's
+forward check) whose only record is owned by another name; an MX record shorter than its
 fixed part; servers that answer garbage, with a wrong ID or for another
 question.
 """
@@ -38,6 +39,7 @@ DNS_TIMEOUT = 1      # [dns] timeout
 IP_454, IP_HALF, IP_ALERT = "127.0.9.2", "127.0.9.3", "127.0.9.4"
 IP_BIG, IP_NULCN, IP_NULSAN = "127.0.9.5", "127.0.9.6", "127.0.9.7"
 IP_GOOD, IP_PTR1, IP_PTR2 = "127.0.9.10", "127.0.9.11", "127.0.9.12"
+IP_FOREIGN = "127.0.9.13"
 
 
 def dump(d):
@@ -207,6 +209,13 @@ def setup_dns(mctx):
         for i, n in enumerate(names):
             dns.ptr(ip, n if i != good else "mx0a.ptrhost.test")
         dns.a("mx0a.ptrhost.test", ip)
+    # the seed's PTR check, but the answer to "A mx0a.emailhosted.not" holds
+    # only an A record of another owner name (with the connected IP)
+    dns.mx("foreign.h.test", "mx.foreign.h.test", 10)
+    dns.a("mx.foreign.h.test", IP_FOREIGN)
+    dns.ptr(IP_FOREIGN, "mx0a.emailhosted.not")
+    dns.a("mx0a.emailhosted.not", IP_FOREIGN)
+    dns.behave("mx0a.emailhosted.not", "A", "foreign_owner")
     dns.start()
     bad = {}
     for beh in ("garbage", "garbage_id", "wrong_id", "wrong_question"):
@@ -243,6 +252,7 @@ def setup_module(mctx):
     ptrleaf = ca.issue(cn="*.ptrhost.test")          # CN only, no SAN
     serve(mctx, IP_PTR1, port, ptrleaf)
     serve(mctx, IP_PTR2, port, ptrleaf)
+    serve(mctx, IP_FOREIGN, port, ca.issue(cn="*.emailhosted.not"))
     dns, bad = setup_dns(mctx)
     routes = {"s454.h.test": IP_454, "half.h.test": IP_HALF,
               "alert.h.test": IP_ALERT, "big.h.test": IP_BIG}
@@ -396,3 +406,17 @@ def test_dns_wrong_id_defers(ctx):
 
 def test_dns_answer_to_another_question_defers(ctx):
     _bad_resolver(ctx, "wrong_question")
+
+
+def test_dns_answer_for_another_owner_is_not_a_forward_confirmation(ctx):
+    """PTR(IP) = mx0a.emailhosted.not and the certificate's CN is
+    *.emailhosted.not (the seed's verify case), but the answer to
+    "A mx0a.emailhosted.not" holds only an A record owned by another name
+    (unrelated.invalid) with the connected IP: that record is ignored, so
+    the PTR name is not forward-confirmed and not a reference identifier."""
+    rc, d = run(ctx, W["conf"], "foreign.h.test")
+    fail_closed(d, rc, 1)
+    assert d["tls"] is True and d["certificate"] == "valid", dump(d)
+    q = W["dns"].queries()
+    assert ("udp", "mx0a.emailhosted.not", "A") in q, \
+        "the PTR name was never forward-checked: %r" % q

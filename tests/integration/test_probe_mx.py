@@ -213,3 +213,19 @@ def test_mx_host_without_address_plus_unverified_is_permanent(ctx):
     rc, d, _ = run(ctx, W["conf"], "m11.m.test")
     not_verified(d, rc)
     assert d["ip"] == "127.0.6.4", dump(d)
+
+
+def test_mx_null_mx_verified_is_false_under_every_verify_setting(ctx):
+    # SPEC 9: "verified" is a boolean under every setting that verifies,
+    # false for a null MX or when no host was reached; null only where
+    # nothing is verified (none, preferred) and under required without TLS
+    for setting in ("required-verify", "preferred-verify",
+                    "required-verify-hosted"):
+        for dom in ("m5.m.test", "nx.m.test"):
+            rc, d, _ = run(ctx, W["conf"], dom, setting=setting)
+            assert d["verified"] is False, "%s %s:\n%s" % (
+                setting, dom, dump(d))
+            assert d["tls"] is None and d["host"] is None, dump(d)
+    for setting in ("none", "preferred", "required"):
+        rc, d, _ = run(ctx, W["conf"], "m5.m.test", setting=setting)
+        assert d["verified"] is None, "%s:\n%s" % (setting, dump(d))

@@ -169,8 +169,10 @@ def test_required_expired_tls_is_accepted(ctx):
 
 
 def test_required_without_starttls_is_deferred(ctx):
+    # SPEC 9: under required, "verified" is a boolean once a TLS session
+    # was made, null otherwise
     rc, d, _ = run(ctx, W["conf"], "plain.test", setting="required")
-    expect(d, rc, 1, tls=False, certificate=None, verified=False,
+    expect(d, rc, 1, tls=False, certificate=None, verified=None,
            action="defer", ip="127.0.5.9", matched=None)
     assert (d.get("code"), d.get("xcode")) == ("450", "4.7.10"), dump(d)
     assert d.get("result") == "plain", dump(d)

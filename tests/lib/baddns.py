@@ -27,6 +27,8 @@ Behaviours (per name and type):
   garbage_id the query's ID followed by random bytes
   wrong_id   a correct answer with another message ID
   wrong_question  a correct answer for another question (other.invalid)
+  foreign_owner   the records of the asked type are owned by another name
+             (unrelated.invalid), as a forwarder passing on unrelated data
 Automatic: an answer over 512 bytes on UDP is sent with TC and no records
 (no EDNS here), as a real server does; the client retries over TCP. A
 CNAME chain is followed at most 16 steps and stops at a repeated name, so
@@ -49,7 +51,7 @@ TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15,
          "TXT": 16, "AAAA": 28}
 TYPENAMES = {v: k for k, v in TYPES.items()}
 BEHAVIOURS = ("tc", "tc_stall", "short_mx", "garbage", "garbage_id", "wrong_id",
-              "wrong_question")
+              "wrong_question", "foreign_owner")
 
 
 def norm(name):
@@ -147,9 +149,10 @@ class Zone:
                 out.append(rr(cur, "CNAME", cn[0]))
                 cur = norm(cn[0])
                 continue
+            owner = "unrelated.invalid" if beh == "foreign_owner" else cur
             for n, ty, v in self.records:
                 if n == cur and ty == t:
-                    out.append(rr(n, ty, v, short_mx=(beh == "short_mx")))
+                    out.append(rr(owner, ty, v, short_mx=(beh == "short_mx")))
             break
         if not out and name not in self.owners:
             return 3, []

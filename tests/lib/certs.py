@@ -6,6 +6,8 @@ CA.issue(...) -> Leaf      a server certificate (serverAuth, digitalSignature)
 CA.intermediate(cn) -> CA  a sub-CA signed by this one
 CA.revoke(leaf), CA.crl(), CA.crl_der()
 self_signed(ctx, cn, sans) -> Leaf   a self-signed server certificate
+A subject with non-ASCII characters (a CN in U-labels) is given to
+`openssl req -utf8` and so encoded as a UTF8String.
 ca_bundle(ctx, *cas) -> path         several CA certificates in one file
 
 Validity is given in days relative to now (may be negative or fractional):
@@ -206,8 +208,9 @@ class CA:
         ext = os.path.join(self.dir, base + ".ext")
         _genkey(key)
         subj = _subject(cn, subject)
+        utf8 = ["-utf8"] if any(ord(c) > 127 for c in subj) else []
         _ossl(["req", "-new", "-key", key, "-subj", subj, "-config", self.conf,
-               "-out", csr])
+               "-out", csr] + utf8)
         lines = ["[ext]", "basicConstraints = critical, CA:FALSE",
                  "keyUsage = critical, digitalSignature",
                  "subjectKeyIdentifier = hash",

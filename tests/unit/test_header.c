@@ -101,6 +101,10 @@ test_hostile(void)
 	T_OK(strncmp(buf, "ex??Bcc:?x@y.z??a??b=verified (required; "
 	    "host=h?st?; note=a note? with?nl)", sizeof(buf)) == 0,
 	    "separators inside a field are replaced: %s", buf);
+	(void)header_entry_fmt(buf, sizeof(buf), "x\"y\\z", "verified",
+	    "required", "h\"=\\", NULL, NULL);
+	T_OK(strcmp(buf, "x?y?z=verified (required; host=h??" "?)") == 0,
+	    "no quote or backslash from a field: %s", buf);
 	T_OK(header_entry_fmt(small, sizeof(small), "a-very-long-domain-name."
 	    "example.com", "verified", "required-verify", "mx.example.com",
 	    NULL, NULL) == -1 && strlen(small) == sizeof(small) - 1 &&

@@ -323,7 +323,10 @@ test_extract_hostile(void)
 	static const struct nm san_bad[] = { NM("mx example.com"),
 	    NM("mx/1.example.com"), NM("mx*.example.com"), NM(""),
 	    NM("a..example.com"), NM("ok.example.com") };
-	static const struct nm cn_utf8[] = { NM("b\xc3\xbc" "cher.example") };
+	static const struct nm cn_utf8[] = { NM("b\xc3\xbc" "cher.example"),
+	    NM("*.b\xc3\xbc" "cher.example"), NM("B\xc3\x9c" "CHER.example."),
+	    NM("\xe2\x98\x83.example"),		/* IDNA2008: disallowed */
+	    NM("b*\xc3\xbc" "cher.example") };	/* partial wildcard */
 	char	big[400];
 	struct nm san_big[1];
 
@@ -345,8 +348,24 @@ test_extract_hostile(void)
 	    strcmp(p.rejected[3], "(empty)") == 0,
 	    "space, '/', partial '*', empty, empty label: rejected");
 	ident_presented_free(&p);
-	T_OK(extract(mkcert(cn_utf8, 1, NULL, 0), &p) == 0 && p.n_cn == 0 &&
-	    p.n_rejected_cn == 1, "non-ASCII (U-label) CN rejected");
+	T_OK(extract(mkcert(cn_utf8, N(cn_utf8), NULL, 0), &p) == 0 &&
+	    p.n_cn == 3 && p.n_rejected_cn == 2 &&
+	    strcmp(p.cn[0], "xn--bcher-kva.example") == 0 &&
+	    strcmp(p.cn[1], "*.xn--bcher-kva.example") == 0 &&
+	    strcmp(p.cn[2], "xn--bcher-kva.example") == 0,
+	    "U-label CNs compared as A-labels: %s %s %s (rejected %zu)",
+	    p.n_cn > 0 ? p.cn[0] : "-", p.n_cn > 1 ? p.cn[1] : "-",
+	    p.n_cn > 2 ? p.cn[2] : "-", p.n_rejected_cn);
+	T_OK(p.n_cn == 3 && ident_match(p.cn[0], "xn--bcher-kva.example") &&
+	    ident_match(p.cn[1], "mx.xn--bcher-kva.example") &&
+	    !ident_match(p.cn[1], "xn--bcher-kva.example"),
+	    "a converted CN matches the A-label reference, its wildcard one "
+	    "label");
+	ident_presented_free(&p);
+	T_OK(extract(mkcert(NULL, 0, cn_utf8, 1), &p) == 0 && p.n_dns == 0 &&
+	    p.n_rejected_dns == 1 &&
+	    strcmp(p.rejected[0], "b\\xc3\\xbccher.example") == 0,
+	    "a dNSName in U-labels (not IA5 A-labels) stays rejected");
 	ident_presented_free(&p);
 	memset(big, 'a', 300);
 	big[299] = '\0';

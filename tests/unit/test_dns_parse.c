@@ -1,0 +1,219 @@
+/*
+ * test_dns_parse.c - dns_parse_answer() on hand-built DNS messages: an
+ * answer record counts only when its owner is the question's name or on
+ * the CNAME chain that starts there (as glibc's getanswer() checks), so a
+ * forwarder that passes on an unrelated record cannot feed a lookup.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dns.h"
+#include "t.h"
+
+struct msg {
+	unsigned char	b[4096];
+	size_t		len;
+	unsigned	an;
+};
+
+static void
+put16(struct msg *m, unsigned v)
+{
+	m->b[m->len++] = (unsigned char)(v >> 8);
+	m->b[m->len++] = (unsigned char)v;
+}
+
+/* A name in wire form, uncompressed. */
+static void
+putname(struct msg *m, const char *name)
+{
+	const char	*p = name, *dot;
+	size_t		 n;
+
+	while (*p != '\0') {
+		dot = strchr(p, '.');
+		n = dot ? (size_t)(dot - p) : strlen(p);
+		m->b[m->len++] = (unsigned char)n;
+		memcpy(m->b + m->len, p, n);
+		m->len += n;
+		p += n + (dot != NULL);
+	}
+	m->b[m->len++] = 0;
+}
+
+static void
+start(struct msg *m, const char *qname, int qtype)
+{
+	memset(m, 0, sizeof(*m));
+	put16(m, 0x1234);
+	put16(m, 0x8180);
+	put16(m, 1);			/* qd */
+	put16(m, 0);			/* an: set by finish() */
+	put16(m, 0);
+	put16(m, 0);
+	putname(m, qname);
+	put16(m, (unsigned)qtype);
+	put16(m, ns_c_in);
+}
+
+/* One answer record; rdata given as bytes or (name != NULL) a name. */
+static void
+rr(struct msg *m, const char *owner, int type, const void *rd, size_t rdlen,
+    const char *name)
+{
+	size_t	at;
+
+	putname(m, owner);
+	put16(m, (unsigned)type);
+	put16(m, ns_c_in);
+	put16(m, 0);
+	put16(m, 60);
+	at = m->len;
+	put16(m, 0);
+	memcpy(m->b + m->len, rd, rdlen);
+	m->len += rdlen;
+	if (name != NULL)
+		putname(m, name);
+	m->b[at] = (unsigned char)((m->len - at - 2) >> 8);
+	m->b[at + 1] = (unsigned char)(m->len - at - 2);
+	m->an++;
+}
+
+static void
+rr_a(struct msg *m, const char *owner, const char *ip)
+{
+	unsigned char	a[4];
+
+	(void)inet_pton(AF_INET, ip, a);
+	rr(m, owner, ns_t_a, a, 4, NULL);
+}
+
+static enum dns_status
+parse(struct dns_ctx *ctx, struct msg *m, int type, struct dns_answer *out)
+{
+	m->b[6] = (unsigned char)(m->an >> 8);
+	m->b[7] = (unsigned char)m->an;
+	return dns_parse_answer(ctx, m->b, m->len, type, "test", out);
+}
+
+static void
+test_owner(struct dns_ctx *ctx)
+{
+	static const unsigned char pref[2] = { 0, 10 };
+	struct msg		m;
+	struct dns_answer	a;
+	enum dns_status		st;
+
+	start(&m, "mx0a.emailhosted.not", ns_t_a);
+	rr_a(&m, "unrelated.example", "127.0.0.2");
+	st = parse(ctx, &m, ns_t_a, &a);
+	T_OK(st == DNS_NODATA, "A for another owner only: NODATA (got %s)",
+	    dns_status_str(st));
+	dns_answer_free(&a);
+
+	start(&m, "mx0a.emailhosted.not", ns_t_a);
+	rr_a(&m, "unrelated.example", "127.0.0.9");
+	rr_a(&m, "MX0A.EmailHosted.NOT", "127.0.0.2");
+	st = parse(ctx, &m, ns_t_a, &a);
+	T_OK(st == DNS_OK && a.n == 1 &&
+	    a.addrs[0].u.v4.s_addr == htonl(0x7f000002),
+	    "the owner is compared case-insensitively; the other one ignored");
+	dns_answer_free(&a);
+
+	start(&m, "a.test", ns_t_a);
+	rr(&m, "a.test", ns_t_cname, NULL, 0, "b.test");
+	rr(&m, "b.test", ns_t_cname, NULL, 0, "c.test");
+	rr_a(&m, "c.test", "127.0.0.3");
+	rr_a(&m, "d.test", "127.0.0.4");
+	st = parse(ctx, &m, ns_t_a, &a);
+	T_OK(st == DNS_OK && a.n == 1 &&
+	    a.addrs[0].u.v4.s_addr == htonl(0x7f000003),
+	    "the target of a CNAME chain from the question owns the answer");
+	dns_answer_free(&a);
+
+	start(&m, "a.test", ns_t_a);
+	rr(&m, "a.test", ns_t_cname, NULL, 0, "b.test");
+	rr(&m, "x.test", ns_t_cname, NULL, 0, "c.test");
+	rr_a(&m, "c.test", "127.0.0.3");
+	st = parse(ctx, &m, ns_t_a, &a);
+	T_OK(st == DNS_NODATA, "a CNAME that does not start at the question "
+	    "builds no chain (got %s)", dns_status_str(st));
+	dns_answer_free(&a);
+
+	start(&m, "2.0.0.127.in-addr.arpa", ns_t_ptr);
+	rr(&m, "3.0.0.127.in-addr.arpa", ns_t_ptr, NULL, 0, "mx.evil.test");
+	st = parse(ctx, &m, ns_t_ptr, &a);
+	T_OK(st == DNS_NODATA, "PTR for another address: NODATA (got %s)",
+	    dns_status_str(st));
+	dns_answer_free(&a);
+
+	start(&m, "example.com", ns_t_mx);
+	rr(&m, "example.net", ns_t_mx, pref, 2, "mx.evil.test");
+	rr(&m, "example.com", ns_t_mx, pref, 2, "mx.example.com");
+	st = parse(ctx, &m, ns_t_mx, &a);
+	T_OK(st == DNS_OK && a.n == 1 &&
+	    strcmp(a.mx[0].name, "mx.example.com") == 0,
+	    "MX: only the question's own records");
+	dns_answer_free(&a);
+}
+
+/* A chain of n CNAMEs from c0.test, then an A record at its end. */
+static enum dns_status
+chain(struct dns_ctx *ctx, int n, struct dns_answer *a)
+{
+	struct msg	m;
+	char		from[32], to[32];
+	int		i;
+
+	start(&m, "c0.test", ns_t_a);
+	for (i = 0; i < n; i++) {
+		(void)snprintf(from, sizeof(from), "c%d.test", i);
+		(void)snprintf(to, sizeof(to), "c%d.test", i + 1);
+		rr(&m, from, ns_t_cname, NULL, 0, to);
+	}
+	rr_a(&m, to, "127.0.0.5");
+	return parse(ctx, &m, ns_t_a, a);
+}
+
+static void
+test_chain(struct dns_ctx *ctx)
+{
+	struct msg		m;
+	struct dns_answer	a;
+	enum dns_status		st;
+
+	st = chain(ctx, DNS_MAXCHAIN, &a);
+	T_OK(st == DNS_OK && a.n == 1, "a chain of DNS_MAXCHAIN CNAMEs is "
+	    "followed (got %s)", dns_status_str(st));
+	dns_answer_free(&a);
+	st = chain(ctx, DNS_MAXCHAIN + 1, &a);
+	T_OK(st == DNS_INVALID && strcmp(dns_last_error(ctx),
+	    "CNAME chain too long") == 0, "a longer chain is invalid (got %s: "
+	    "%s)", dns_status_str(st), dns_last_error(ctx));
+	dns_answer_free(&a);
+	start(&m, "l1.test", ns_t_a);
+	rr(&m, "l1.test", ns_t_cname, NULL, 0, "l2.test");
+	rr(&m, "l2.test", ns_t_cname, NULL, 0, "l1.test");
+	st = parse(ctx, &m, ns_t_a, &a);
+	T_OK(st == DNS_INVALID && strcmp(dns_last_error(ctx), "CNAME loop")
+	    == 0, "a CNAME loop is invalid (got %s)", dns_status_str(st));
+	dns_answer_free(&a);
+}
+
+int
+main(void)
+{
+	struct dns_ctx	*ctx;
+	char		 err[128];
+
+	if ((ctx = dns_open(NULL, err, sizeof(err))) == NULL) {
+		T_OK(0, "dns_open: %s", err);
+		return T_DONE();
+	}
+	test_owner(ctx);
+	test_chain(ctx);
+	dns_close(ctx);
+	return T_DONE();
+}
