@@ -4,7 +4,8 @@
  *   tlsverify-milter [-c FILE] [-f] [-n] [-V]
  *
  * -c FILE configuration (default CONF_DEFAULT_PATH); -f stay in the
- * foreground and log to stderr as well as syslog; -n check the
+ * foreground and log to stderr as well as syslog (to syslog only when
+ * stderr is systemd's journal stream, log_stderr_is_journal()); -n check the
  * configuration (conf_load + engine_new) and exit 0, or 78 after printing
  * "FILE:LINE: message"; -n also warns when [probe] timeout is 30 s or more
  * (Postfix's milter_command_timeout); -V print the version.
@@ -435,7 +436,8 @@ main_run(int foreground)
 	int		 rv;
 
 	if ((g = gen_load(main_conf_path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		if (!foreground)	/* else log_err reaches stderr */
+			fprintf(stderr, "%s\n", err);
 		log_err("%s", err);
 		return EX_CONFIG_;
 	}
@@ -493,7 +495,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage();
-	log_open(PROG, !check, foreground || check);
+	/* under systemd, stderr is the journal, which gets syslog too:
+	 * one copy of each line, through syslog (facility mail) */
+	log_open(PROG, !check, check || (foreground &&
+	    !log_stderr_is_journal()));
 	if (check)
 		return main_check(path);
 	/* reloads happen after chdir("/"): keep an absolute path */

@@ -160,3 +160,106 @@ def test_second_daemon_keeps_off_live_socket(ctx):
         assert first.poll() is None, log_of(first)
         check_answers(path, None)
     stop_milter(first)
+
+
+# --------------------------------------------------------------------------
+# one copy of each line under systemd's journal
+
+# In a private mount namespace: a tmpfs on /dev with the few device nodes a
+# program needs bound from the real /dev, and /dev/log bound to the test's
+# datagram socket. unshare(1) without --fork execs: the daemon keeps the
+# PID, which is stopped as usual.
+_NS_SCRIPT = r'''
+set -e
+d=$1; shift
+mkdir -p "$d/olddev"
+mount --rbind /dev "$d/olddev"
+mount -t tmpfs -o mode=0755 tvdev /dev
+for n in null zero full random urandom; do
+    touch "/dev/$n"; mount --bind "$d/olddev/$n" "/dev/$n"
+done
+ln -s /proc/self/fd /dev/fd
+touch /dev/log
+mount --bind "$d/log.sock" /dev/log
+umount -l "$d/olddev"
+exec "$@"
+'''
+
+
+def _syslog_run(ctx, tag, journal):
+    """Run the daemon with stderr to a file and /dev/log to a listener;
+    journal: None (no JOURNAL_STREAM), "match" (stderr's dev:ino) or a
+    fixed value. Returns (stderr text, [syslog datagrams])."""
+    d = ctx.shared_dir(tag)
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ctx.cleanup(lsock.close)
+    lsock.bind(os.path.join(d, "log.sock"))
+    errpath = ctx.path(tag + ".stderr")
+    errf = open(errpath, "wb")
+    env = {}
+    if journal == "match":
+        st = os.fstat(errf.fileno())
+        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+    elif journal is not None:
+        env["JOURNAL_STREAM"] = journal
+    port = ctx.port()
+    cfg = conf(ctx, tag + ".conf", socket="inet:%d@127.0.0.1" % port)
+    try:
+        proc = ctx.spawn(["unshare", "-m", "sh", "-c", _NS_SCRIPT, "sh", d,
+                          milter_bin(ctx), "-f", "-c", cfg],
+                         stdout=errf, stderr=errf, env=env)
+    finally:
+        errf.close()
+    ctx.cleanup(stop_milter, proc)
+    proc.log = errpath
+    lsock.settimeout(15)
+    got = []
+
+    def seen(word):
+        return any(word in m for m in got) or word in log_of(proc)
+    end = time.monotonic() + 15
+    while not seen("listening on") and time.monotonic() < end:
+        try:
+            got.append(lsock.recv(8192).decode(errors="replace"))
+        except socket.timeout:
+            break
+        assert proc.poll() is None, log_of(proc)
+    assert proc.poll() is None and seen("listening on"), (log_of(proc), got)
+    answers = ask("127.0.0.1", port, BAD)
+    assert all(a[0] == "replycode" for a in answers), answers
+    stop_milter(proc)
+    lsock.setblocking(False)
+    while True:
+        try:
+            got.append(lsock.recv(8192).decode(errors="replace"))
+        except BlockingIOError:
+            break
+    return log_of(proc), got
+
+
+def _count(text_or_list, dom):
+    word = "domain=%s " % dom
+    if isinstance(text_or_list, str):
+        return sum(word in ln for ln in text_or_list.splitlines())
+    return sum(word in m for m in text_or_list)
+
+
+def test_journal_stream_one_copy(ctx):
+    """With JOURNAL_STREAM naming stderr (systemd's journal, which also
+    receives syslog), each verdict line is written once: through syslog
+    (facility mail, "<22>" = mail.info), none on stderr. Without it, or
+    when it names another stream, in the foreground each line goes to both
+    (which also shows the test's /dev/log listener receives syslog)."""
+    if not need_root():
+        return
+    if shutil.which("unshare") is None:
+        raise AssertionError("unshare(1) (util-linux) not found")
+    for tag, journal, n_err in (("nojs", None, 1), ("other", "1:2", 1),
+                                ("bad", "x:y", 1), ("js", "match", 0)):
+        err, sysl = _syslog_run(ctx, tag, journal)
+        for dom in BAD:
+            assert _count(sysl, dom) == 1, (tag, dom, sysl)
+            assert _count(err, dom) == n_err, (tag, dom, err)
+        mine = [m for m in sysl if "domain=%s " % BAD[0] in m]
+        assert mine[0].startswith("<22>") and "tlsverify-milter[" in mine[0], \
+            mine
