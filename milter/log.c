@@ -1,9 +1,13 @@
 /*
  * log.c - logging to syslog (facility mail) and/or stderr (see log.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -18,6 +22,49 @@ log_open(const char *ident, int to_syslog, int to_stderr)
 	log_stderr = to_stderr;
 	if (to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/*
+ * One unsigned decimal number, digits only (no sign, no space), no
+ * overflow; *end is set past it. 0 or -1.
+ */
+static int
+log_parse_u64(const char *s, unsigned long long *v, const char **end)
+{
+	char	*e;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	if (errno != 0)
+		return -1;
+	*end = e;
+	return 0;
+}
+
+/*
+ * systemd sets JOURNAL_STREAM="DEV:INO" (st_dev and st_ino in decimal) for
+ * a service whose stdout or stderr is connected to the journal; stderr is
+ * the journal when its fstat() gives the same pair (sd_journal_stream_fd(3),
+ * systemd.exec(5)). Anything else, or a value that does not parse: 0.
+ */
+int
+log_stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM"), *p;
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+
+	if (v == NULL || strnlen(v, 64) == 64)
+		return 0;
+	if (log_parse_u64(v, &dev, &p) != 0 || *p != ':' ||
+	    log_parse_u64(p + 1, &ino, &p) != 0 || *p != '\0')
+		return 0;
+	if (fstat(2, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
 }
 
 void

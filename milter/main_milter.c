@@ -4,7 +4,8 @@
  *   tlsverify-milter [-c FILE] [-f] [-n] [-V]
  *
  * -c FILE configuration (default CONF_DEFAULT_PATH); -f stay in the
- * foreground and log to stderr as well as syslog; -n check the
+ * foreground and log to stderr as well as syslog (to syslog only when
+ * stderr is systemd's journal stream, log_stderr_is_journal()); -n check the
  * configuration (conf_load + engine_new) and exit 0, or 78 after printing
  * "FILE:LINE: message"; -n also prints the revocation mode (and whether it
  * is required) and the HELO name, and warns (still exit 0) when [probe]
@@ -23,15 +24,22 @@
  *  4. write the pid file while still root (its directory need not be
  *     writable by the milter user; it is removed at exit when that is still
  *     allowed, e.g. a directory owned by the milter user), opened without
- *     following a symlink and locked (flock) for the life of the process:
- *     a second instance finds it locked and stops before touching the
- *     socket;
+ *     following a symlink, refused unless it is a regular file with one
+ *     link (a hard link planted by the milter user would make root truncate
+ *     another file: exit 73), and locked (flock) for the life of the
+ *     process: a second instance finds it locked and stops before touching
+ *     the socket;
  *  5. umask 007 (the MTA's group may connect to a unix socket), then as root
- *     with [milter] user set: setgid, initgroups, setuid;
+ *     with [milter] user set: setgid, initgroups, setuid; as OpenSSH does,
+ *     getting the old ids back is checked only when they changed, so
+ *     user = root works (with a warning);
  *  5b. open the [policy] socket (SPEC 10: before the drop, so a port below
  *     1024 or a root-owned directory work too);
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
+ *     an existing unix socket that accepts a connection belongs to a live
+ *     daemon (e.g. one started with another pid file): we stop (exit 71)
+ *     instead of letting libmilter unlink it;
  *  7. start the reload thread and the policy service (netsrv.h, answering
  *     with policy.h from the same decisions as the milter), report success
  *     to the parent, smfi_main().
@@ -51,6 +59,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -73,6 +82,7 @@
 #define EX_USAGE_	64
 #define EX_SOFTWARE_	70
 #define EX_OSERR_	71
+#define EX_CANTCREAT_	73
 #define EX_CONFIG_	78
 #define PROG		"tlsverify-milter"
 #define POSTFIX_MILTER_TIMEOUT	30
@@ -215,6 +225,27 @@ main_ready(unsigned char status)
 	}
 }
 
+/* A pid file we may write: a regular file with one link (fd open). */
+static int
+main_pidfile_ok(const char *path, int fd)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) != 0) {
+		log_err("pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_err("pid file %s is not a regular file with exactly one "
+		    "link (%s, %lu links): not written", path,
+		    S_ISREG(st.st_mode) ? "a regular file" : "another type",
+		    (unsigned long)st.st_nlink);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 or an exit status. */
 static int
 main_pidfile(const char *path)
 {
@@ -224,27 +255,57 @@ main_pidfile(const char *path)
 	if (path == NULL || *path == '\0')
 		return 0;
 	/* no symlink followed (the directory may belong to the milter
-	 * user); the lock, held while the process lives, keeps a second
-	 * instance from taking over the pid file and the socket */
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	 * user); O_RDWR | O_NONBLOCK opens a FIFO without waiting for a
+	 * reader, so the check below refuses it; the lock, held while the
+	 * process lives, keeps a second instance from taking over the pid
+	 * file and the socket */
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
 	if (fd < 0) {
 		log_err("pid file %s: %s", path, strerror(errno));
-		return -1;
+		return EX_OSERR_;
+	}
+	if (main_pidfile_ok(path, fd) != 0) {
+		close(fd);
+		return EX_CANTCREAT_;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		log_err("pid file %s is locked: tlsverify-milter is already "
 		    "running", path);
 		close(fd);
-		return -1;
+		return EX_OSERR_;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n) {
 		log_err("pid file %s: cannot write: %s", path,
 		    strerror(errno));
 		close(fd);
-		return -1;
+		return EX_OSERR_;
 	}
 	main_pid_fd = fd;
+	return 0;
+}
+
+/*
+ * After the change, as OpenSSH's permanently_set_uid(): the old ids must
+ * not come back, checked only for ids that actually changed (user = root
+ * changes nothing, and setuid(0) as root always succeeds).
+ */
+static int
+main_drop_check(uid_t old_uid, gid_t old_gid, const struct passwd *pw)
+{
+	if (old_gid != pw->pw_gid && pw->pw_uid != 0 &&
+	    (setgid(old_gid) == 0 || setegid(old_gid) == 0)) {
+		log_err("privileges could be regained after dropping them "
+		    "(group %lu)", (unsigned long)old_gid);
+		return -1;
+	}
+	if (old_uid != pw->pw_uid &&
+	    (setuid(old_uid) == 0 || seteuid(old_uid) == 0)) {
+		log_err("privileges could be regained after dropping them "
+		    "(user %lu)", (unsigned long)old_uid);
+		return -1;
+	}
 	return 0;
 }
 
@@ -252,6 +313,8 @@ static int
 main_drop(const char *user)
 {
 	struct passwd	*pw;
+	uid_t		 old_uid = getuid();
+	gid_t		 old_gid = getgid();
 
 	if (user == NULL || *user == '\0') {
 		if (geteuid() == 0)
@@ -269,16 +332,15 @@ main_drop(const char *user)
 			    "root", user);
 		return 0;
 	}
+	if (pw->pw_uid == 0)
+		log_warn("[milter] user = %s has uid 0: running as root is "
+		    "discouraged, choose an unprivileged user", user);
 	if (setgid(pw->pw_gid) != 0 || initgroups(user, pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {
 		log_err("cannot become user %s: %s", user, strerror(errno));
 		return -1;
 	}
-	if (setuid(0) == 0) {
-		log_err("privileges could be regained after dropping them");
-		return -1;
-	}
-	return 0;
+	return main_drop_check(old_uid, old_gid, pw);
 }
 
 /*
@@ -311,6 +373,44 @@ main_nodelay(void)
 	}
 }
 
+/*
+ * libmilter unlinks an existing unix socket before it binds (rmsocket).
+ * A socket that accepts a connection is a live daemon's (one started with
+ * another pid file or none): refuse instead of stealing its path. A
+ * refused connection (ECONNREFUSED) is a stale socket: libmilter removes
+ * it. Other errors are left to libmilter.
+ */
+static int
+main_socket_in_use(const char *spec)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	struct stat		 st;
+	int			 fd, rv;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strncmp(spec, "local:", 6) == 0)
+		path = spec + 6;
+	else
+		return 0;
+	if (strlen(path) >= sizeof(sun.sun_path) || lstat(path, &st) != 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	rv = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	if (rv)
+		log_err("socket %s is in use: another milter (a second "
+		    "tlsverify-milter?) is listening on it; not removing it",
+		    path);
+	return rv;
+}
+
 static int
 main_socket(const struct conf *c)
 {
@@ -322,6 +422,8 @@ main_socket(const struct conf *c)
 		log_err("cannot set up libmilter for socket %s", sock);
 		return -1;
 	}
+	if (main_socket_in_use(sock))
+		return -1;
 	if (smfi_opensocket(true) != MI_SUCCESS) {
 		log_err("cannot open milter socket %s", sock);
 		return -1;
@@ -373,8 +475,10 @@ main_policy_open(const struct conf *c)
 static int
 main_setup(struct gen *g)
 {
-	if (main_pidfile(g->conf->pidfile) != 0)
-		return EX_OSERR_;
+	int	rv;
+
+	if ((rv = main_pidfile(g->conf->pidfile)) != 0)
+		return rv;
 	umask(007);
 	if (main_policy_open(g->conf) != 0)
 		return EX_OSERR_;
@@ -395,7 +499,8 @@ main_run(int foreground)
 	int		 rv;
 
 	if ((g = gen_load(main_conf_path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s\n", err);
+		if (!foreground)	/* else log_err reaches stderr */
+			fprintf(stderr, "%s\n", err);
 		log_err("%s", err);
 		return EX_CONFIG_;
 	}
@@ -461,7 +566,10 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage();
-	log_open(PROG, !check, foreground || check);
+	/* under systemd, stderr is the journal, which gets syslog too:
+	 * one copy of each line, through syslog (facility mail) */
+	log_open(PROG, !check, check || (foreground &&
+	    !log_stderr_is_journal()));
 	if (check)
 		return main_check(path);
 	/* reloads happen after chdir("/"): keep an absolute path */

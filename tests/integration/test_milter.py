@@ -500,20 +500,30 @@ def test_many_sessions_stay_up(ctx):
 def test_privilege_drop(ctx):
     """As root with [milter] user: the socket is made by that user with
     umask 007, the pid file is written before the drop, both are removed
-    at exit (the run directory belongs to the milter user)."""
+    at exit (the run directory belongs to the milter user). What the
+    milter user opens (configuration and CA file on reload, the run
+    directory) is in ctx.shared_dir: the checkout may be in a 0700
+    directory."""
     if os.geteuid() != 0:
         print("skipped: not root")
         return
     import pwd
+    import shutil
     pw = pwd.getpwnam("nobody")
-    rundir = ctx.path("run")
+    shared = ctx.shared_dir("drop")
+    rundir = os.path.join(shared, "run")
     os.makedirs(rundir)
     os.chown(rundir, pw.pw_uid, pw.pw_gid)
     path = os.path.join(rundir, "m.sock")
     pidfile = os.path.join(rundir, "m.pid")
-    conf = tvtest.write_conf(ctx, name="drop.conf", **conf_sections(
-        0, milter={"socket": "local:" + path, "pidfile": pidfile,
-                   "user": "nobody"}))
+    bundle = os.path.join(shared, "ca.pem")
+    shutil.copyfile(W["bundle"], bundle)
+    os.chmod(bundle, 0o644)
+    secs = conf_sections(0, milter={"socket": "local:" + path,
+                                    "pidfile": pidfile, "user": "nobody"},
+                         probe={"ca_file": bundle})
+    conf = os.path.join(shared, "drop.conf")
+    shutil.copyfile(tvtest.write_conf(ctx, name="drop.conf", **secs), conf)
     os.chmod(conf, 0o644)
     proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
                       "-c", conf])

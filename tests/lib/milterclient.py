@@ -9,6 +9,7 @@ switched off (SMFIP_NO*) are not sent, and steps marked "no reply"
 command they belong to.
 
     c = MilterClient("127.0.0.1", 8895, timeout=30)
+    c = MilterClient("/run/x/milter.sock", None)   # a unix socket
     c.negotiate()
     c.mail("<a@relay.test>")
     code, text = c.rcpt("<b@example.com>", macros={"{rcpt_mailer}": "smtp"})
@@ -46,7 +47,17 @@ class MilterError(Exception):
 
 class MilterClient:
     def __init__(self, host, port, timeout=30.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if port is None:            # host is the path of a unix socket
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect(host)
+            except OSError:
+                self.sock.close()
+                raise
+        else:
+            self.sock = socket.create_connection((host, port),
+                                                 timeout=timeout)
         self.proto = 0
         self.actions = 0
 

@@ -1,9 +1,12 @@
 """postfix - a private Postfix instance for end-to-end tests.
 
 Postfix(ctx, port, milter=..., transports={domain: "smtp:[IP]:PORT"})
-writes its own configuration directory under ctx.tmp (main.cf, master.cf,
-a texthash transport map), with its own queue_directory and data_directory,
-and runs it with `postfix -c DIR start|stop`. Only loopback: inet_interfaces
+writes its own configuration directory (main.cf, master.cf, a texthash
+transport map, a copy of ca_file), with its own queue_directory and
+data_directory, and runs it with `postfix -c DIR start|stop`. All of it
+lives in ctx.shared_dir(name) (under /tmp, reachable by the postfix user
+even when the checkout is in a 0700 directory); its regular files are
+copied to ctx.tmp/<name>/ when the test ends. Only loopback: inet_interfaces
 = 127.0.0.1, smtpd on 127.0.0.1:PORT, and every domain not in the transport
 map goes to the error transport (`*` entry), so the instance never contacts
 anything but the test servers. Logging goes to DIR/maillog through postlogd
@@ -16,6 +19,7 @@ the `postfix` user from the Debian package.
 """
 
 import os
+import shutil
 import signal
 import time
 
@@ -51,13 +55,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 
 class Postfix:
-    """A Postfix instance in ctx.tmp/<name>/ (config), .../queue, .../data."""
+    """A Postfix instance in ctx.shared_dir(name): etc/ (config),
+    queue/, data/, maillog."""
 
     def __init__(self, ctx, port, milter, transports, name="postfix",
                  ca_file=None, tls_level="encrypt", extra=None):
         self.ctx, self.port, self.milter = ctx, int(port), milter
         self.transports = dict(transports)
-        self.base = ctx.path(name)
+        self.base = ctx.shared_dir(name)
         self.dir = os.path.join(self.base, "etc")
         self.queue = os.path.join(self.base, "queue")
         self.data = os.path.join(self.base, "data")
@@ -128,12 +133,17 @@ class Postfix:
         return s
 
     def write(self):
-        os.makedirs(self.dir, exist_ok=True)
-        os.makedirs(self.queue, exist_ok=True)
-        os.makedirs(self.data, exist_ok=True)
+        for d in (self.dir, self.queue, self.data):
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o755)
         import pwd
         pw = pwd.getpwnam("postfix")
         os.chown(self.data, pw.pw_uid, pw.pw_gid)
+        if self.ca_file:            # read by smtp(8) as the postfix user
+            ca = os.path.join(self.dir, "ca.pem")
+            shutil.copyfile(self.ca_file, ca)
+            os.chmod(ca, 0o644)
+            self.ca_file = ca
         with open(os.path.join(self.dir, "main.cf"), "w") as f:
             for k, v in self.main_cf():
                 f.write("%s = %s\n" % (k, v))

@@ -208,6 +208,22 @@ class Context:
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
+    def shared_dir(self, name):
+        """A fresh directory that other users can reach, for what a
+        process reads or writes after dropping root (the milter user,
+        Postfix's daemons): ctx.tmp is below the checkout, which may sit in
+        a 0700 directory (root's home). Made by tempfile.mkdtemp under
+        $TV_SHARED_TMP (default /tmp), mode 0711 (traversable, not
+        listable); what is created inside gets the modes it is given. At
+        the end of the test (cleanup) its regular files are copied to
+        ctx.tmp/<name>/ for inspection and the directory is removed."""
+        import tempfile
+        base = os.environ.get("TV_SHARED_TMP") or "/tmp"
+        d = tempfile.mkdtemp(prefix="tv-%s-" % name, dir=base)
+        os.chmod(d, 0o711)
+        self.cleanup(_shared_dir_done, d, self.path(name))
+        return d
+
     def cleanup(self, fn, *args):
         """Register fn(*args) to run after the test (reverse order)."""
         self._cleanups.append((fn, args))
@@ -253,6 +269,23 @@ class Context:
                                      % (" ".join(args), cp.returncode, expect_rc,
                                         cp.stdout[-2000:], cp.stderr[-2000:]))
         return cp
+
+
+def _shared_dir_done(d, keep):
+    """Copy the regular files of d to keep (nothing else: a Postfix queue
+    holds sockets and FIFOs), then remove d."""
+    try:
+        for top, dirs, files in os.walk(d):
+            rel = os.path.relpath(top, d)
+            for fn in files:
+                src = os.path.join(top, fn)
+                if not os.path.isfile(src) or os.path.islink(src):
+                    continue
+                dst = os.path.normpath(os.path.join(keep, rel, fn))
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copyfile(src, dst)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def check_sanitizer(stderr, rc, args=()):
