@@ -325,7 +325,7 @@ test_extract_hostile(void)
 	    NM("a..example.com"), NM("ok.example.com") };
 	static const struct nm cn_utf8[] = { NM("b\xc3\xbc" "cher.example"),
 	    NM("*.b\xc3\xbc" "cher.example"), NM("B\xc3\x9c" "CHER.example."),
-	    NM("\xe2\x98\x83.example"),		/* IDNA2008: disallowed */
+	    NM("\xe2\x92\x88.example"),		/* UTS#46: disallowed */
 	    NM("b*\xc3\xbc" "cher.example") };	/* partial wildcard */
 	char	big[400];
 	struct nm san_big[1];
