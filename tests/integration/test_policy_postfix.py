@@ -1,14 +1,12 @@
 """The policy service binds Postfix's delivery to the verdict (SPEC 10),
 with a real private Postfix (tests/lib/postfix.py) whose smtpd_milters,
 smtp_tls_policy_maps and transport_maps all point at one tlsverify-milter
-daemon, exactly the main.cf lines the README gives:
-
-    smtp_tls_policy_maps = socketmap:inet:127.0.0.1:PORT:tlspolicy
-    transport_maps = socketmap:inet:127.0.0.1:PORT:transport, (the test's
-                     texthash map, whose "*" entry keeps everything else
-                     on this machine)
-    smtp_tls_CAfile = the [probe] ca_file
-    smtp_tls_fingerprint_digest = sha256
+daemon. The main.cf lines and the daemon's [policy] lines are read from
+README.md's "Binding delivery: the policy service" word for word; only the
+port 8896 becomes the test's port, the CA file the test CA's, and the test's
+own texthash map (whose "*" entry keeps everything else on this machine)
+follows the socketmap in transport_maps, as the README says to keep one's
+own maps.
 
 Postfix's own smtp_tls_security_level is Debian's default, "may": only the
 policy service makes it strict. The test Postfix runs with DNS lookups off,
@@ -40,6 +38,31 @@ from test_postfix import smtp, message, wait_delivery  # noqa: E402
 
 IP_BIND, IP_BAD, IP_GOOD = "127.0.28.2", "127.0.28.3", "127.0.28.4"
 W = {}
+README = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "README.md")
+
+
+def readme_blocks():
+    """The ini and main.cf code blocks of the README's policy section."""
+    with open(README) as f:
+        text = f.read()
+    sec = text.split("### Binding delivery: the policy service", 1)[1]
+    sec = sec.split("\n## ", 1)[0]
+    blocks = sec.split("```")[1::2]
+    ini = [b for b in blocks if b.startswith("ini")][0]
+    maincf = [b for b in blocks if "smtp_tls_policy_maps" in b][0]
+    return ini, maincf
+
+
+def readme_settings(block, port):
+    out = {}
+    for line in block.splitlines():
+        if "=" not in line or line.startswith(("[", "#")):
+            continue
+        k, v = (x.strip() for x in line.split("=", 1))
+        v = v.replace("8896", str(port))
+        out[k] = v
+    return out
 
 
 def setup_module(mctx):
@@ -58,6 +81,7 @@ def setup_module(mctx):
         IP_GOOD: tvtest.SMTPServer(mctx, IP_GOOD, port, leaf=two).start(),
     }
     ppol = mctx.port()
+    ini, maincf = readme_blocks()
     milter = miltersvc.start(
         mctx,
         probe={"port": port, "ca_file": ca.cert, "timeout": 10,
@@ -68,17 +92,18 @@ def setup_module(mctx):
                       "two.test": "required-verify"},
         smtproutes={"bind.test": IP_BIND,
                     "two.test": [IP_BAD + "/10", IP_GOOD + "/20"]},
-        extra={"policy": {"socket": "inet:%d@127.0.0.1" % ppol}})
+        extra={"policy": readme_settings(ini, ppol)})
     tvtest.wait_tcp("127.0.0.1", ppol, timeout=15)
     pf = postfix.Postfix(mctx, mctx.port(), milter.postfix_spec,
                          transports={}, ca_file=ca.cert, tls_level="may")
-    pf.extra.update({
-        "smtp_tls_policy_maps":
-            "socketmap:inet:127.0.0.1:%d:tlspolicy" % ppol,
-        "transport_maps": "socketmap:inet:127.0.0.1:%d:transport, "
-            "texthash:%s" % (ppol, os.path.join(pf.dir, "transport")),
-        "smtp_tls_fingerprint_digest": "sha256",
-    })
+    cf = readme_settings(maincf, ppol)
+    assert set(cf) == {"smtp_tls_policy_maps", "transport_maps",
+                       "smtp_tls_CAfile", "smtp_tls_fingerprint_digest"}, cf
+    cf["transport_maps"] += ", texthash:" + os.path.join(pf.dir, "transport")
+    # the harness sets smtp_tls_CAfile itself, to its copy of the same CA
+    # file in a directory the postfix user can read
+    del cf["smtp_tls_CAfile"]
+    pf.extra.update(cf)
     pf.start()
     W.update(pf=pf, milter=milter, ca=ca, ppol=ppol)
 

@@ -139,8 +139,8 @@ class Postfix:
         import pwd
         pw = pwd.getpwnam("postfix")
         os.chown(self.data, pw.pw_uid, pw.pw_gid)
-        if self.ca_file:            # read by smtp(8) as the postfix user
-            ca = os.path.join(self.dir, "ca.pem")
+        ca = os.path.join(self.dir, "ca.pem")
+        if self.ca_file and self.ca_file != ca:  # smtp(8) reads it as postfix
             shutil.copyfile(self.ca_file, ca)
             os.chmod(ca, 0o644)
             self.ca_file = ca
