@@ -72,8 +72,10 @@ rr(struct msg *m, const char *owner, int type, const void *rd, size_t rdlen,
 	put16(m, 60);
 	at = m->len;
 	put16(m, 0);
-	memcpy(m->b + m->len, rd, rdlen);
-	m->len += rdlen;
+	if (rdlen > 0) {
+		memcpy(m->b + m->len, rd, rdlen);
+		m->len += rdlen;
+	}
 	if (name != NULL)
 		putname(m, name);
 	m->b[at] = (unsigned char)((m->len - at - 2) >> 8);
