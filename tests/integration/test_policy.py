@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
+import probecase  # noqa: E402
 import miltersvc  # noqa: E402
 from milterclient import MilterClient  # noqa: E402
 from sockmapclient import SockmapClient, netstring  # noqa: E402
@@ -40,15 +41,7 @@ def setup_module(mctx):
     fpr = ca.issue("fpr.test", sans=["other.example"], name="fpr")
     routed = ca.issue("routed.test", sans=["routed.test"], name="routed")
     bad = tvtest.self_signed(mctx, "routed.test", sans=["routed.test"])
-    dns = tvtest.DNS(mctx)
-    for dom in ("example.com", "example.net"):
-        dns.mx(dom, MX1, 10)
-        dns.mx(dom, MX2, 10)
-    for mx, ptr, ip in ((MX1, "mx0a.emailhosted.not", IP1),
-                        (MX2, "mx0b.emailhosted.not", IP2)):
-        dns.a(mx, ip)
-        dns.ptr(ip, ptr)
-        dns.a(ptr, ip)
+    dns = probecase.seed_dns(tvtest.DNS(mctx), ("example.com", "example.net"), IP1, IP2)
     dns.a("r1.routed.test", IP_BAD)
     dns.start()
     port = mctx.port()

@@ -30,6 +30,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
+import probecase  # noqa: E402
 import miltersvc  # noqa: E402
 import postfix  # noqa: E402
 
@@ -45,15 +46,7 @@ def setup_module(mctx):
     ca = tvtest.CA(mctx, cn="tlsverify test CA postfix")
     leaf = ca.issue("*.emailhosted.not",
                     sans=["*.emailhosted.not", "emailhosted.not"])
-    dns = tvtest.DNS(mctx)
-    for dom in (VERIFIED, HOSTED):
-        dns.mx(dom, MX1, 10)
-        dns.mx(dom, MX2, 10)
-    for mx, ptr, ip in ((MX1, "mx0a.emailhosted.not", IP1),
-                        (MX2, "mx0b.emailhosted.not", IP2)):
-        dns.a(mx, ip)
-        dns.ptr(ip, ptr)
-        dns.a(ptr, ip)
+    dns = probecase.seed_dns(tvtest.DNS(mctx), (VERIFIED, HOSTED), IP1, IP2)
     dns.mx(SNOWMAN, "mx." + SNOWMAN, 10)
     dns.a("mx." + SNOWMAN, IP3)
     dns.start()

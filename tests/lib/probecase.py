@@ -93,3 +93,21 @@ def matched(d, presented, typ, reference, source):
     want = {"presented": presented, "type": typ, "reference": reference,
             "source": source}
     assert d["matched"] == want, "matched: want %r\n%s" % (want, dump(d))
+
+
+SEED_MX = ("mx01.subd.emailhosted.not", "mx02.subd.emailhosted.not")
+SEED_PTR = ("mx0a.emailhosted.not", "mx0b.emailhosted.not")
+
+
+def seed_dns(dns, domains, ip1, ip2):
+    """The seed's worked example (SPEC 6) in a tvtest.DNS: each domain has
+    MX 10 to both SEED_MX hosts, at ip1 and ip2, whose PTR names (SEED_PTR)
+    resolve forward to the same addresses."""
+    for dom in domains:
+        for mx in SEED_MX:
+            dns.mx(dom, mx, 10)
+    for mx, ptr, ip in zip(SEED_MX, SEED_PTR, (ip1, ip2)):
+        dns.a(mx, ip)
+        dns.ptr(ip, ptr)
+        dns.a(ptr, ip)
+    return dns
