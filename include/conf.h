@@ -92,6 +92,8 @@ struct conf {
 	char		*user;		/* default NULL: do not change user */
 	char		*pidfile;	/* default NULL: no pid file */
 	enum on_fail	 on_fail;	/* default defer */
+	int		 monitor;	/* [milter] mode = monitor (SPEC 13):
+					   nothing deferred or rejected */
 	char		*header;	/* default X-TLS-Verify */
 	char		**skip_mailers;	/* default local virtual lmtp error */
 	size_t		 n_skip_mailers;

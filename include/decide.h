@@ -35,8 +35,13 @@
  *    cache hit;
  *  - a domain that is no valid host name is judged at once by the engine
  *    (never probed): no-host, under its ASCII .parent or default setting.
+ *  - [milter] mode = monitor (SPEC 13): a decision to defer or reject
+ *    becomes accept, with d->would = ACTION_DEFER or ACTION_REJECT, the
+ *    header entry "DOMAIN=would-defer (SETTING; note=CODE XCODE TEXT)"
+ *    (or would-reject), code, xcode and text kept for the record.
  * One log line per judged decision: "[queue_id=Q ][via=V ]domain=D
- * setting=S FIELDS cached=yes|no" (via: NULL for the milter).
+ * setting=S FIELDS cached=yes|no[ monitor=would-defer|would-reject]"
+ * (via: NULL for the milter).
  * decide_release(d) drops the reference on d->a.
  *
  * decide_setting(g, raw, domain, len, &s) finds the setting decide_domain()
@@ -61,6 +66,8 @@ struct decision {
 	int			 judged;
 	int			 cached;
 	int			 timeout;
+	int			 would;		/* monitor mode: the action
+						   enforce would take, else 0 */
 	enum action		 action;
 	char			 code[4];	/* "" for accept/tag */
 	char			 xcode[16];

@@ -14,7 +14,8 @@
  *    cached, waiting at most [probe] timeout): verified "OK secure
  *    match=NAMES servername=hostname", or "OK fingerprint match=DIGEST"
  *    when Postfix's name rules could not accept the certificate the probe
- *    verified; anything else "TEMP DOMAIN: TEXT". A host key answers for
+ *    verified; anything else "TEMP DOMAIN: TEXT" ("OK may" in monitor
+ *    mode, SPEC 13). A host key answers for
  *    the domains whose exact [smtproutes] entry has a route to that host
  *    and port (a key without a port means [probe] port, as a route without
  *    one does): the strictest of their answers (TEMP > fingerprint >

@@ -50,6 +50,7 @@ enum conf_kind {
 	K_SOCKET_OPT,	/* the same, or empty: off (NULL) */
 	K_WORD,		/* 1-64 of [A-Za-z0-9_-] */
 	K_ONFAIL,	/* defer | reject */
+	K_MODE,		/* enforce | monitor */
 	K_HEADER,	/* header field name */
 	K_HELO,		/* host name or [address]; empty: the FQDN */
 	K_NAMESERVER,	/* empty | ADDR | ADDR:PORT | [IPv6]:PORT */
@@ -73,6 +74,7 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_MILTER, "user", K_USER, OFF(user), 0, 0 },
 	{ CONF_SECT_MILTER, "pidfile", K_PATH, OFF(pidfile), 0, 0 },
 	{ CONF_SECT_MILTER, "on_fail", K_ONFAIL, 0, 0, 0 },
+	{ CONF_SECT_MILTER, "mode", K_MODE, 0, 0, 0 },
 	{ CONF_SECT_MILTER, "header", K_HEADER, OFF(header), 0, 0 },
 	{ CONF_SECT_MILTER, "skip_mailers", K_MAILERS, 0, 0, 0 },
 	{ CONF_SECT_PROBE, "port", K_UINT, OFF(probe_port), 1, 65535 },
@@ -247,6 +249,15 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 		if (*v != '\0' && conf_check_helo(p, v) == -1)
 			return -1;
 		break;
+	case K_MODE:
+		if (strcasecmp(v, "enforce") == 0)
+			c->monitor = 0;
+		else if (strcasecmp(v, "monitor") == 0)
+			c->monitor = 1;
+		else
+			return conf_fail(p, p->lineno, "mode: '%.40s': "
+			    "expected enforce or monitor", v);
+		return 0;
 	case K_ONFAIL:
 		if (strcasecmp(v, "defer") == 0)
 			c->on_fail = ON_FAIL_DEFER;

@@ -293,6 +293,12 @@ decide_is_required(enum tls_setting s)
 	    s == TLS_REQUIRED_VERIFY_HOSTED;
 }
 
+static const char *
+decide_would(const struct decision *d)
+{
+	return d->would == ACTION_REJECT ? "would-reject" : "would-defer";
+}
+
 static void decide_set(struct decision *, const char *, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 
@@ -337,10 +343,32 @@ static void
 decide_log(const struct decision *d, const char *qid, const char *via,
     const char *fields)
 {
-	log_info("%s%s%s%s%s%sdomain=%s setting=%s %s cached=%s",
+	log_info("%s%s%s%s%s%sdomain=%s setting=%s %s cached=%s%s%s",
 	    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "",
 	    via ? "via=" : "", via ? via : "", via ? " " : "", d->domain,
-	    conf_setting_name(d->setting), fields, d->cached ? "yes" : "no");
+	    conf_setting_name(d->setting), fields, d->cached ? "yes" : "no",
+	    d->would ? " monitor=" : "", d->would ? decide_would(d) : "");
+}
+
+/*
+ * Monitor mode (SPEC 13): what enforce mode would defer or reject is
+ * accepted; the header entry says "would-defer" or "would-reject" with the
+ * reply enforce mode would give, the log line "monitor=would-...".
+ */
+static void
+decide_monitor(const struct gen *g, struct decision *d)
+{
+	char	note[DECIDE_TEXTLEN + 32];
+
+	if (!g->conf->monitor || (d->action != ACTION_DEFER &&
+	    d->action != ACTION_REJECT))
+		return;
+	d->would = d->action;
+	d->action = ACTION_ACCEPT;
+	(void)snprintf(note, sizeof(note), "%s %s %s", d->code, d->xcode,
+	    d->text);
+	(void)header_entry_fmt(d->hdr, sizeof(d->hdr), d->domain,
+	    decide_would(d), conf_setting_name(d->setting), NULL, NULL, note);
 }
 
 static void
@@ -367,6 +395,7 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
 	struct cache_probe	 pr;
 	enum cache_rc		 rc;
 	char			*key = gen_cache_key(c, d->domain, d->setting);
+	const char		*fields;
 	long			 ms = c->probe_timeout * 1000L;
 
 	pr.run = decide_run;
@@ -384,20 +413,21 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
 	d->cached = rc == CACHE_HIT;
 	if (rc == CACHE_TIMEOUT) {
 		decide_timeout(d);
-		decide_log(d, qid, via, d->action == ACTION_TAG ?
+		fields = d->action == ACTION_TAG ?
 		    "result=unknown action=tag reason=\"probe deadline passed, "
 		    "probe continues in background\"" :
 		    "result=unknown action=defer reason=\"probe deadline "
-		    "passed, probe continues in background\"");
+		    "passed, probe continues in background\"";
 	} else if (rc == CACHE_ERROR || d->a == NULL) {
 		decide_set(d, "451", "4.3.0", "internal error: cannot check "
 		    "TLS of %s now", d->domain);
-		decide_log(d, qid, via, "result=unknown action=defer "
-		    "reason=\"internal error\"");
+		fields = "result=unknown action=defer reason=\"internal error\"";
 	} else {
-		decide_log(d, qid, via, d->a->logline);
 		decide_answer(d, d->a);
+		fields = d->a->logline;
 	}
+	decide_monitor(g, d);
+	decide_log(d, qid, via, fields);
 }
 
 /*
@@ -425,8 +455,9 @@ decide_invalid(struct gen *g, struct decision *d, const char *raw,
 	p.g = g;
 	p.setting = d->setting;
 	d->a = decide_run(&p, lower, 0);
-	decide_log(d, qid, via, d->a->logline);
 	decide_answer(d, d->a);
+	decide_monitor(g, d);
+	decide_log(d, qid, via, d->a->logline);
 }
 
 void

@@ -53,7 +53,11 @@ policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
 		break;
 	}
 	decide_domain(g, raw, NULL, "policy", &d);
-	if (d.action == ACTION_ACCEPT && d.a != NULL && d.a->match[0] != '\0'
+	if (d.would) {		/* monitor mode: never hold the mail */
+		(void)snprintf(reply, len, "OK may");
+		lvl = POL_MAY;
+	} else if (d.action == ACTION_ACCEPT && d.a != NULL &&
+	    d.a->match[0] != '\0'
 	    && d.a->kind == CACHE_OK) {
 		if (d.a->fpr[0] != '\0') {
 			(void)snprintf(reply, len, "OK fingerprint match=%s",
