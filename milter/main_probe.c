@@ -4,6 +4,10 @@
  *
  *   tlsverify-probe [-c FILE] [-s SETTING] [--json] DOMAIN
  *   tlsverify-probe [-c FILE] --policy KEY
+ *   tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] --all
+ *
+ * --all probes every domain of [destinations] (probe_all.h), -j N at a
+ * time (default 8), and exits with the worst status (75 > 1 > 0).
  *
  * --policy prints what the policy service (SPEC 10, policy.h) would answer
  * for KEY (a domain, "[host]", "[host]:port" or "host:port"), one line per
@@ -28,6 +32,7 @@
 #include "engine.h"
 #include "log.h"
 #include "policy.h"
+#include "probe_all.h"
 #include "report.h"
 
 static void
@@ -36,6 +41,8 @@ usage(void)
 	fprintf(stderr, "usage: tlsverify-probe [-c FILE] [-s SETTING] "
 	    "[--json] DOMAIN\n"
 	    "       tlsverify-probe [-c FILE] --policy KEY\n"
+	    "       tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] "
+	    "--all\n"
 	    "settings: none preferred required preferred-verify "
 	    "required-verify required-verify-hosted\n");
 	exit(EX_USAGE);
@@ -66,34 +73,29 @@ probe_policy(const char *path, const char *key)
 	return rc;
 }
 
-static int
-probe_exit(const struct verdict *v)
-{
-	if (v->action == ACTION_ACCEPT || v->action == ACTION_TAG)
-		return 0;
-	return v->temporary ? EX_TEMPFAIL : 1;
-}
-
 int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "policy", no_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*path = CONF_DEFAULT_PATH;
 	enum tls_setting setting;
-	int		 c, json = 0, forced = -1, rc, policy = 0;
+	int		 c, json = 0, forced = -1, rc, policy = 0, all = 0;
+	unsigned long	 jobs = 8;
+	char		*end;
 	struct conf	*conf = NULL;
 	struct engine	*e;
 	struct verdict	*v;
 	char		 err[512];
 
 	log_open("tlsverify-probe", 0, 1);
-	while ((c = getopt_long(argc, argv, "c:s:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:j:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			path = optarg;
@@ -106,11 +108,23 @@ main(int argc, char *argv[])
 			}
 			forced = (int)setting;
 			break;
-		case 'j':
+		case 'J':
 			json = 1;
 			break;
 		case 'p':
 			policy = 1;
+			break;
+		case 'a':
+			all = 1;
+			break;
+		case 'j':
+			jobs = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    jobs < 1 || jobs > PROBE_ALL_MAXJOBS) {
+				fprintf(stderr, "tlsverify-probe: -j: 1 to %d\n",
+				    PROBE_ALL_MAXJOBS);
+				usage();
+			}
 			break;
 		case 'V':
 			printf("tlsverify-probe %s\n", TV_VERSION);
@@ -119,7 +133,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (argc - optind != 1 || (policy && (json || forced >= 0)))
+	if (argc - optind != (all ? 0 : 1) || (policy && (json ||
+	    forced >= 0 || all)))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (policy)
@@ -133,13 +148,18 @@ main(int argc, char *argv[])
 		conf_free(conf);
 		return EX_CONFIG;
 	}
-	v = engine_probe(e, argv[optind], forced, json ? 0 : ENGINE_TRACE);
-	if (json)
-		report_json(stdout, v);
-	else
-		report_text(stdout, v);
-	rc = probe_exit(v);
-	verdict_free(v);
+	if (all)
+		rc = probe_all(e, forced, (unsigned)jobs, json);
+	else {
+		v = engine_probe(e, argv[optind], forced, json ? 0 :
+		    ENGINE_TRACE);
+		if (json)
+			report_json(stdout, v);
+		else
+			report_text(stdout, v);
+		rc = probe_exit_status(v);
+		verdict_free(v);
+	}
 	engine_free(e);
 	conf_free(conf);
 	return rc;
