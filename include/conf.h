@@ -140,6 +140,9 @@ struct conf {
 	char		*policy_socket;	/* default NULL: off */
 	char		*policy_transport; /* default "smtp" */
 
+	/* [query] (SPEC 11: Exim's ${readsocket} line protocol) */
+	char		*query_socket;	/* default NULL: off */
+
 	/* [destinations] */
 	struct dest_entry *dests;
 	size_t		 n_dests;

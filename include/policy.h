@@ -33,15 +33,46 @@
  *  - any other NAME, or a request without a space: "PERM unknown map".
  * policy_answer(g, req, reply, len) is the same for a given generation
  * (tlsverify-probe --policy uses it).
+ *
+ * policy_decide(g, raw, via, pr) is the one computation behind a domain's
+ * "tlspolicy" answer, for every protocol that gives it (the socketmap
+ * above, Exim's line protocol in query.h): pr->lvl is the level (none,
+ * may, encrypt without probing; secure or fingerprint with pr->arg
+ * "match=... [servername=hostname]"; POL_TEMP otherwise, with pr->code
+ * and pr->xcode the decision's when it is a 4xx, else "450" "4.7.5" (a
+ * delivery never fails permanently on a verdict), and pr->text the
+ * decision's text), pr->domain the A-label. via names the front-end in
+ * decide_domain()'s log line. policy_word(lvl) is the level's word
+ * ("none" ... "fingerprint", "defer" for POL_TEMP).
  */
 #ifndef TV_POLICY_H
 #define TV_POLICY_H
 
 #include <stddef.h>
+#include "decide.h"
 #include "gen.h"
+
+/* Strictness of an answer, for host keys shared by several domains. */
+enum policy_level {
+	POL_NONE = 0, POL_MAY, POL_ENCRYPT, POL_SECURE, POL_FPR, POL_TEMP
+};
+
+#define POLICY_ARGLEN	4096
+
+struct policy_res {
+	enum policy_level	lvl;
+	char			arg[POLICY_ARGLEN];	/* "" or "match=..." */
+	char			domain[NAME_BUFLEN];
+	char			code[4];		/* POL_TEMP */
+	char			xcode[16];
+	char			text[DECIDE_TEXTLEN];
+};
 
 void	policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 	    size_t replylen);
 void	policy_answer(struct gen *, const char *req, char *reply, size_t len);
+void	policy_decide(struct gen *, const char *raw, const char *via,
+	    struct policy_res *);
+const char *policy_word(enum policy_level);
 
 #endif

@@ -103,12 +103,13 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_CACHE, "max_probes", K_UINT, OFF(max_probes), 1, 10000 },
 	{ CONF_SECT_POLICY, "socket", K_SOCKET_OPT, OFF(policy_socket), 0, 0 },
 	{ CONF_SECT_POLICY, "transport", K_WORD, OFF(policy_transport), 0, 0 },
+	{ CONF_SECT_QUERY, "socket", K_SOCKET_OPT, OFF(query_socket), 0, 0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 const char *const conf_sect_names[CONF_NSECTS] = {
-	"", "milter", "probe", "dns", "cache", "policy", "destinations",
-	"smtproutes"
+	"", "milter", "probe", "dns", "cache", "policy", "query",
+	"destinations", "smtproutes"
 };
 
 static const char *const conf_default_mailers[] = {
@@ -559,6 +560,7 @@ conf_free(struct conf *c)
 	free(c->crl_path);
 	free(c->policy_socket);
 	free(c->policy_transport);
+	free(c->query_socket);
 	conf_route_free(c);
 	free(c);
 }

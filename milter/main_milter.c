@@ -33,17 +33,20 @@
  *     with [milter] user set: setgid, initgroups, setuid; as OpenSSH does,
  *     getting the old ids back is checked only when they changed, so
  *     user = root works (with a warning);
- *  5b. open the [policy] socket (SPEC 10: before the drop, so a port below
- *     1024 or a root-owned directory work too);
+ *  5b. open the [policy] socket (SPEC 10) and the [query] socket (SPEC 11:
+ *     Exim) before the drop, so a port below 1024 or a root-owned
+ *     directory work too;
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
  *     an existing unix socket that accepts a connection belongs to a live
  *     daemon (e.g. one started with another pid file): we stop (exit 71)
  *     instead of letting libmilter unlink it;
- *  7. start the reload thread and the policy service (netsrv.h, answering
- *     with policy.h from the same decisions as the milter), report success
+ *  7. start the reload thread, the policy service (netsrv.h, answering
+ *     with policy.h from the same decisions as the milter) and the query
+ *     service (NETSRV_LINE, query.h), report success
  *     to the parent, smfi_main().
- * [policy] socket is read at start only: changing it needs a restart.
+ * [policy] socket and [query] socket are read at start only: changing
+ * them needs a restart.
  * The configuration file must be readable by the milter user for reloads.
  */
 #include <errno.h>
@@ -72,6 +75,7 @@
 #include "mlfi.h"
 #include "netsrv.h"
 #include "policy.h"
+#include "query.h"
 #include "revoke.h"
 
 #ifndef TV_VERSION
@@ -452,22 +456,21 @@ main_reload_thread(void *arg)
 	return NULL;
 }
 
-static int	main_policy_fd = -1;
+static int	main_policy_fd = -1, main_query_fd = -1;
 
+/* Open one service socket (spec NULL: off); 0 or -1. */
 static int
-main_policy_open(const struct conf *c)
+main_service_open(const char *spec, const char *what, int *fd)
 {
 	char	err[512];
 
-	if (c->policy_socket == NULL)
+	if (spec == NULL)
 		return 0;
-	if ((main_policy_fd = netsrv_listen(c->policy_socket, err,
-	    sizeof(err))) < 0) {
-		log_err("cannot open policy socket %s: %s", c->policy_socket,
-		    err);
+	if ((*fd = netsrv_listen(spec, err, sizeof(err))) < 0) {
+		log_err("cannot open %s socket %s: %s", what, spec, err);
 		return -1;
 	}
-	log_info("policy service listening on %s", c->policy_socket);
+	log_info("%s service listening on %s", what, spec);
 	return 0;
 }
 
@@ -480,7 +483,9 @@ main_setup(struct gen *g)
 	if ((rv = main_pidfile(g->conf->pidfile)) != 0)
 		return rv;
 	umask(007);
-	if (main_policy_open(g->conf) != 0)
+	if (main_service_open(g->conf->policy_socket, "policy",
+	    &main_policy_fd) != 0 || main_service_open(g->conf->query_socket,
+	    "query", &main_query_fd) != 0)
 		return EX_OSERR_;
 	if (main_drop(g->conf->user) != 0)
 		return EX_OSERR_;
@@ -493,7 +498,7 @@ static int
 main_run(int foreground)
 {
 	struct gen	*g;
-	struct netsrv	*ps = NULL;
+	struct netsrv	*ps = NULL, *qs = NULL;
 	pthread_t	 rt;
 	char		 err[1024], *pidfile = NULL;
 	int		 rv;
@@ -530,6 +535,12 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
+	if (main_query_fd >= 0 && (qs = netsrv_start(main_query_fd,
+	    NETSRV_LINE, NULL, query_lookup, NULL)) == NULL) {
+		log_err("cannot start the query service");
+		main_ready(EX_OSERR_);
+		return EX_OSERR_;
+	}
 	log_info("started, version %s, configuration %s", TV_VERSION,
 	    main_conf_path);
 	main_ready(0);
@@ -539,6 +550,7 @@ main_run(int foreground)
 	pthread_kill(rt, SIGUSR1);
 	pthread_join(rt, NULL);
 	netsrv_stop(ps);
+	netsrv_stop(qs);
 	mlfi_stop();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)
 		log_debug("pid file %s not removed: %s", pidfile,

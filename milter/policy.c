@@ -15,10 +15,10 @@
 #include "decide.h"
 #include "name.h"
 #include "policy.h"
+#include "xalloc.h"
 
-/* Strictness of an answer, for host keys shared by several domains. */
-enum policy_level {
-	POL_NONE = 0, POL_MAY, POL_ENCRYPT, POL_SECURE, POL_FPR, POL_TEMP
+static const char *const policy_words[] = {
+	"none", "may", "encrypt", "secure", "fingerprint", "defer"
 };
 
 static int
@@ -28,52 +28,83 @@ policy_nokey(const char *key)
 	    strlen(key) >= NAME_BUFLEN;
 }
 
-/* The answer for one domain; returns its level. */
-static enum policy_level
-policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
+const char *
+policy_word(enum policy_level lvl)
+{
+	return policy_words[lvl];
+}
+
+void
+policy_decide(struct gen *g, const char *raw, const char *via,
+    struct policy_res *pr)
 {
 	struct decision		 d;
 	enum tls_setting	 s;
-	enum policy_level	 lvl;
-	char			 dom[NAME_BUFLEN];
 
-	(void)decide_setting(g, raw, dom, sizeof(dom), &s);
+	memset(pr, 0, sizeof(*pr));
+	(void)decide_setting(g, raw, pr->domain, sizeof(pr->domain), &s);
 	switch (s) {
 	case TLS_NONE:
-		(void)snprintf(reply, len, "OK none");
-		return POL_NONE;
+		pr->lvl = POL_NONE;
+		return;
 	case TLS_PREFERRED:
 	case TLS_PREFERRED_VERIFY:
-		(void)snprintf(reply, len, "OK may");
-		return POL_MAY;
+		pr->lvl = POL_MAY;
+		return;
 	case TLS_REQUIRED:
-		(void)snprintf(reply, len, "OK encrypt");
-		return POL_ENCRYPT;
+		pr->lvl = POL_ENCRYPT;
+		return;
 	default:
 		break;
 	}
-	decide_domain(g, raw, NULL, "policy", &d);
-	if (d.would) {		/* monitor mode: never hold the mail */
-		(void)snprintf(reply, len, "OK may");
-		lvl = POL_MAY;
-	} else if (d.action == ACTION_ACCEPT && d.a != NULL &&
+	decide_domain(g, raw, NULL, via, &d);
+	(void)snprintf(pr->domain, sizeof(pr->domain), "%s", d.domain);
+	if (d.would)		/* monitor mode: never hold the mail */
+		pr->lvl = POL_MAY;
+	else if (d.action == ACTION_ACCEPT && d.a != NULL &&
 	    d.a->match[0] != '\0'
 	    && d.a->kind == CACHE_OK) {
 		if (d.a->fpr[0] != '\0') {
-			(void)snprintf(reply, len, "OK fingerprint match=%s",
+			pr->lvl = POL_FPR;
+			(void)snprintf(pr->arg, sizeof(pr->arg), "match=%s",
 			    d.a->fpr);
-			lvl = POL_FPR;
 		} else {
-			(void)snprintf(reply, len, "OK secure match=%s "
+			pr->lvl = POL_SECURE;
+			(void)snprintf(pr->arg, sizeof(pr->arg), "match=%s "
 			    "servername=hostname", d.a->match);
-			lvl = POL_SECURE;
 		}
-	} else {
-		(void)snprintf(reply, len, "TEMP %s: %s", d.domain,
-		    d.text[0] != '\0' ? d.text : "destination not verified");
-		lvl = POL_TEMP;
+		if (strlen(pr->arg) + 1 >= sizeof(pr->arg))	/* cut */
+			pr->lvl = POL_TEMP;
+	} else
+		pr->lvl = POL_TEMP;
+	if (pr->lvl == POL_TEMP && d.code[0] == '4') {
+		(void)snprintf(pr->code, sizeof(pr->code), "%s", d.code);
+		(void)snprintf(pr->xcode, sizeof(pr->xcode), "%s", d.xcode);
+	} else if (pr->lvl == POL_TEMP) {	/* a 5xx verdict, or none */
+		(void)snprintf(pr->code, sizeof(pr->code), "450");
+		(void)snprintf(pr->xcode, sizeof(pr->xcode), "4.7.5");
 	}
+	(void)snprintf(pr->text, sizeof(pr->text), "%s", d.text[0] != '\0' ?
+	    d.text : "destination not verified");
 	decide_release(&d);
+}
+
+/* The socketmap answer for one domain; returns its level. */
+static enum policy_level
+policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
+{
+	struct policy_res	*pr = xmalloc(sizeof(*pr));
+	enum policy_level	 lvl;
+
+	policy_decide(g, raw, "policy", pr);
+	if (pr->lvl == POL_TEMP)
+		(void)snprintf(reply, len, "TEMP %s: %s", pr->domain,
+		    pr->text);
+	else
+		(void)snprintf(reply, len, "OK %s%s%s", policy_word(pr->lvl),
+		    pr->arg[0] != '\0' ? " " : "", pr->arg);
+	lvl = pr->lvl;
+	free(pr);
 	return lvl;
 }
 
