@@ -1,10 +1,12 @@
 """Monitor mode (SPEC 13): [milter] mode = monitor accepts what enforce
 mode would defer or reject, says so in the header and the log
-(would-defer / would-reject with the code), and the policy service answers
-"OK may" where it would answer TEMP. The seed's hosted domain (SPEC 6) is
+(would-defer / would-reject with the code), the policy service answers
+"OK may" where it would answer TEMP, and the Exim query service answers
+"accept" with the would-defer header entry. The seed's hosted domain (SPEC 6) is
 the failing one; a null MX is would-reject.
 """
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -31,7 +33,7 @@ def start(ctx, mode):
     for ip in (IP1, IP2):
         srv = tvtest.SMTPServer(ctx, ip, port, leaf=leaf).start()
         ctx.cleanup(srv.stop)
-    ppol = ctx.port()
+    ppol, pq = ctx.port(), ctx.port()
     m = miltersvc.start(
         ctx, milter={"mode": mode},
         probe={"port": port, "ca_file": ca.cert, "timeout": 10},
@@ -39,9 +41,25 @@ def start(ctx, mode):
         destinations={"default": "none", "example.com": "required-verify",
                       "example.net": "required-verify-hosted",
                       "null.test": "required"},
-        extra={"policy": {"socket": "inet:%d@127.0.0.1" % ppol}})
+        extra={"policy": {"socket": "inet:%d@127.0.0.1" % ppol},
+               "query": {"socket": "inet:%d@127.0.0.1" % pq}})
     tvtest.wait_tcp("127.0.0.1", ppol, timeout=15)
+    m.pq = pq
     return m, ppol
+
+
+def query(port, line):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        s.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out.decode().rstrip("\n")
+            out += b
+    finally:
+        s.close()
 
 
 def message(port, rcpts):
@@ -78,6 +96,9 @@ def test_monitor_accepts_and_tags_would_defer(ctx):
     assert c.query("tlspolicy example.net") == "OK may"
     assert c.query("tlspolicy example.com").startswith("OK secure match=")
     c.close()
+    ans = query(m.pq, "rcpt example.net")
+    assert ans.startswith("accept example.net=would-defer "
+                          "(required-verify-hosted; note=450 4.7.5 "), ans
 
 
 def test_enforce_mode_still_defers(ctx):
