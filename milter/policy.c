@@ -5,7 +5,8 @@
  * setting or from decide_domain().
  *
  * Limits: a KEY is at most NAME_BUFLEN - 1 bytes (a longer one is
- * "NOTFOUND "); a "[host]:port" port is 1..65535.
+ * "NOTFOUND "); a "[host]:port" port is 1..65535; a "+CN:" name is at
+ * most NAME_BUFLEN - 1 bytes of letters, digits, '-', '.' and '*'.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,10 @@
 #include "decide.h"
 #include "name.h"
 #include "policy.h"
+
+#define SM_TAG	"tls_rcpt:"	/* Sendmail folds keys to lower case; a
+				   map with -f keeps it: compared anyway */
+#define SM_BITS	128		/* cipher bits: Postfix's "medium" grade */
 
 /* Strictness of an answer, for host keys shared by several domains. */
 enum policy_level {
@@ -189,6 +194,65 @@ policy_transport(struct gen *g, const char *key, char *reply, size_t len)
 		(void)snprintf(reply, len, "TEMP too many routes for %s", dom);
 }
 
+/* A CN Sendmail can compare as a "+CN:" extension: host-name characters
+ * only (a rewriting-rule operator or a space would change its meaning). */
+static int
+policy_cn_ok(const char *cn)
+{
+	const char	*p;
+
+	for (p = cn; *p != '\0'; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '-' && *p != '.' &&
+		    *p != '*')
+			return 0;
+	return p != cn;
+}
+
+/* Sendmail's access map: "TLS_Rcpt:DOMAIN" for tls_rcpt (SPEC 10). */
+static void
+policy_sendmail(struct gen *g, const char *key, char *reply, size_t len)
+{
+	struct decision		 d;
+	enum tls_setting	 s;
+	char			 dom[NAME_BUFLEN];
+	int			 ok;
+
+	if (strncasecmp(key, SM_TAG, sizeof(SM_TAG) - 1) != 0 ||
+	    policy_nokey(key + sizeof(SM_TAG) - 1)) {
+		(void)snprintf(reply, len, "NOTFOUND ");
+		return;
+	}
+	key += sizeof(SM_TAG) - 1;
+	(void)decide_setting(g, key, dom, sizeof(dom), &s);
+	switch (s) {
+	case TLS_NONE:
+	case TLS_PREFERRED:
+	case TLS_PREFERRED_VERIFY:
+		/* found, so no parent entry applies; TLS_connection
+		 * accepts any value that is no ENCR/VERIFY requirement */
+		(void)snprintf(reply, len, "OK OK");
+		return;
+	case TLS_REQUIRED:
+		(void)snprintf(reply, len, "OK ENCR:%d", SM_BITS);
+		return;
+	default:
+		break;
+	}
+	decide_domain(g, key, NULL, "sendmail", &d);
+	ok = d.action == ACTION_ACCEPT && d.a != NULL &&
+	    d.a->match[0] != '\0' && d.a->kind == CACHE_OK;
+	if (ok && d.a->cn[0] == '\0')	/* matched a dNSName: unchecked */
+		(void)snprintf(reply, len, "OK VERIFY:%d", SM_BITS);
+	else if (ok && policy_cn_ok(d.a->cn))	/* matched the CN */
+		(void)snprintf(reply, len, "OK VERIFY:%d+CN:%s", SM_BITS,
+		    d.a->cn);
+	else		/* not verified, or a CN Sendmail cannot compare */
+		(void)snprintf(reply, len, "TEMP %s: %s", d.domain,
+		    d.text[0] != '\0' ? d.text : "destination not verified");
+	decide_release(&d);
+}
+
 void
 policy_answer(struct gen *g, const char *req, char *reply, size_t len)
 {
@@ -209,6 +273,8 @@ policy_answer(struct gen *g, const char *req, char *reply, size_t len)
 	} else if ((size_t)(sp - req) == 9 &&
 	    strncmp(req, "transport", 9) == 0)
 		policy_transport(g, key, reply, len);
+	else if ((size_t)(sp - req) == 6 && strncmp(req, "access", 6) == 0)
+		policy_sendmail(g, key, reply, len);
 	else
 		(void)snprintf(reply, len, "PERM unknown map");
 }
