@@ -1,8 +1,8 @@
 /*
  * policy.h - the policy service (SPEC 10): what TLS a delivery must get,
  * answered at delivery time from the same decisions (decide.h) the milter
- * used at RCPT time, over Postfix's socketmap protocol (the framing and
- * the connections are netsrv.h's).
+ * used at RCPT time, over Postfix's socketmap protocol, which Sendmail's
+ * socket map speaks too (the framing and the connections are netsrv.h's).
  *
  * policy_lookup(arg, req, reqlen, reply, replylen) is the netsrv handler:
  * req is "NAME KEY", reply the socketmap payload. Maps:
@@ -30,6 +30,19 @@
  *    the probe does); '.'-keys "NOTFOUND ". A full address is answered by
  *    its domain: Postfix's trivial-rewrite treats a socketmap as a pattern
  *    table and asks it with the full address only.
+ *  - "access KEY" (Sendmail's FEATURE(`access_db', `socket ...'), whose
+ *    tls_rcpt ruleset asks "TLS_Rcpt:user@domain", "TLS_Rcpt:user@",
+ *    "TLS_Rcpt:domain" and its parents, then "TLS_Rcpt:", folded to lower
+ *    case): "TLS_Rcpt:DOMAIN" (tag in any case) is answered by DOMAIN's
+ *    setting: none, preferred, preferred-verify "OK OK" (an entry
+ *    without requirement, so no parent entry applies); required "OK
+ *    ENCR:128"; required-verify(-hosted) decided as for tlspolicy:
+ *    verified "OK VERIFY:128", plus "+CN:NAME" when the match used the
+ *    certificate's CN NAME (Sendmail compares the subject CN only; it
+ *    cannot check dNSNames); anything else "TEMP DOMAIN: TEXT" (with the
+ *    map's -T<TMPF>, tls_rcpt defers the recipient with 4.3.0). Every
+ *    other key (other tags, '@' or '.' keys, "TLS_Rcpt:" alone, untagged
+ *    keys): "NOTFOUND ".
  *  - any other NAME, or a request without a space: "PERM unknown map".
  * policy_answer(g, req, reply, len) is the same for a given generation
  * (tlsverify-probe --policy uses it).
@@ -66,6 +79,9 @@ struct policy_res {
 	char			code[4];		/* POL_TEMP */
 	char			xcode[16];
 	char			text[DECIDE_TEXTLEN];
+	char			cn[NAME_BUFLEN];	/* secure/fingerprint:
+							   the CN the probe's
+							   match used, or "" */
 };
 
 void	policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,

@@ -5,7 +5,8 @@
  * setting or from decide_domain().
  *
  * Limits: a KEY is at most NAME_BUFLEN - 1 bytes (a longer one is
- * "NOTFOUND "); a "[host]:port" port is 1..65535.
+ * "NOTFOUND "); a "[host]:port" port is 1..65535; a "+CN:" name is at
+ * most NAME_BUFLEN - 1 bytes of letters, digits, '-', '.' and '*'.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,10 @@
 #include "name.h"
 #include "policy.h"
 #include "xalloc.h"
+
+#define SM_TAG	"tls_rcpt:"	/* Sendmail folds keys to lower case; a
+				   map with -f keeps it: compared anyway */
+#define SM_BITS	128		/* cipher bits: Postfix's "medium" grade */
 
 static const char *const policy_words[] = {
 	"none", "may", "encrypt", "secure", "fingerprint", "defer"
@@ -75,6 +80,7 @@ policy_decide(struct gen *g, const char *raw, const char *via,
 		}
 		if (strlen(pr->arg) + 1 >= sizeof(pr->arg))	/* cut */
 			pr->lvl = POL_TEMP;
+		(void)snprintf(pr->cn, sizeof(pr->cn), "%s", d.a->cn);
 	} else
 		pr->lvl = POL_TEMP;
 	if (pr->lvl == POL_TEMP && d.code[0] == '4') {
@@ -224,6 +230,65 @@ policy_transport(struct gen *g, const char *key, char *reply, size_t len)
 		(void)snprintf(reply, len, "TEMP too many routes for %s", dom);
 }
 
+/* A CN Sendmail can compare as a "+CN:" extension: host-name characters
+ * only (a rewriting-rule operator or a space would change its meaning). */
+static int
+policy_cn_ok(const char *cn)
+{
+	const char	*p;
+
+	for (p = cn; *p != '\0'; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '-' && *p != '.' &&
+		    *p != '*')
+			return 0;
+	return p != cn;
+}
+
+/* Sendmail's access map: "TLS_Rcpt:DOMAIN" for tls_rcpt (SPEC 10), from
+ * the same policy_decide() as the other maps. */
+static void
+policy_sendmail(struct gen *g, const char *key, char *reply, size_t len)
+{
+	struct policy_res	*pr;
+
+	if (strncasecmp(key, SM_TAG, sizeof(SM_TAG) - 1) != 0 ||
+	    policy_nokey(key + sizeof(SM_TAG) - 1)) {
+		(void)snprintf(reply, len, "NOTFOUND ");
+		return;
+	}
+	pr = xmalloc(sizeof(*pr));
+	policy_decide(g, key + sizeof(SM_TAG) - 1, "sendmail", pr);
+	switch (pr->lvl) {
+	case POL_NONE:
+	case POL_MAY:
+		/* found, so no parent entry applies; TLS_connection
+		 * accepts any value that is no ENCR/VERIFY requirement */
+		(void)snprintf(reply, len, "OK OK");
+		break;
+	case POL_ENCRYPT:
+		(void)snprintf(reply, len, "OK ENCR:%d", SM_BITS);
+		break;
+	case POL_SECURE:
+	case POL_FPR:
+		if (pr->cn[0] == '\0') {	/* a dNSName: unchecked */
+			(void)snprintf(reply, len, "OK VERIFY:%d", SM_BITS);
+			break;
+		}
+		if (policy_cn_ok(pr->cn)) {
+			(void)snprintf(reply, len, "OK VERIFY:%d+CN:%s",
+			    SM_BITS, pr->cn);
+			break;
+		}
+		/* a CN Sendmail cannot compare */
+		__attribute__((fallthrough));
+	default:
+		(void)snprintf(reply, len, "TEMP %s: %s", pr->domain,
+		    pr->text);
+	}
+	free(pr);
+}
+
 void
 policy_answer(struct gen *g, const char *req, char *reply, size_t len)
 {
@@ -244,6 +309,8 @@ policy_answer(struct gen *g, const char *req, char *reply, size_t len)
 	} else if ((size_t)(sp - req) == 9 &&
 	    strncmp(req, "transport", 9) == 0)
 		policy_transport(g, key, reply, len);
+	else if ((size_t)(sp - req) == 6 && strncmp(req, "access", 6) == 0)
+		policy_sendmail(g, key, reply, len);
 	else
 		(void)snprintf(reply, len, "PERM unknown map");
 }

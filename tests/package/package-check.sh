@@ -22,8 +22,10 @@
 #     socket belongs to tlsverify-milter and is removed at stop (SIGTERM
 #     by PID).
 #  6. Debian's real Sendmail against the installed milter
-#     (tests/package/sendmail_check.py): one recipient accepted, one
-#     deferred.
+#     (tests/package/sendmail_check.py), with README's sendmail.mc lines:
+#     one recipient accepted, one deferred; binding: a required-verify
+#     message stays queued while its server shows a self-signed
+#     certificate (TLS_Rcpt from the policy socket), delivered when fixed.
 #  6b. README "3. Connect Postfix" with a chrooted smtpd (a private Postfix
 #     instance, tests/package/postfix_chroot_check.py): socket in the queue
 #     directory, adduser postfix tlsverify-milter; 250 and 451 4.4.1 at RCPT.

@@ -16,11 +16,28 @@ unknown; sleeping for retry"). The milter socket, queue and sendmail.cf sit
 in a directory under /run: sendmail refuses a milter socket below a
 world-writable directory such as /tmp.
 
+The mc file's milter, access-map and CA lines are README's "Plugging it
+into Sendmail" m4 blocks, word for word but for the ports and the CA
+(the test CA's file and directory); all mail goes to a test SMTP server
+(tests/lib/smtpd.py, STARTTLS) at 127.0.28.2 through SMART_HOST.
+
 The milter (MILTER, started here, stopped by PID) gets a configuration in
 which accept.test is `none` and defer.test is `required` with an SMTP route
 to a closed loopback port: RCPT to accept.test must be accepted (250) and
 RCPT to defer.test deferred (451 4.4.1) by the milter, the message queued for
 the first recipient only.
+
+Binding (SPEC 10, Sendmail): bind.test is `required-verify`, routed to the
+test server, whose certificate (CN=bind.test, no dNSName, from the test
+CA) verifies: RCPT is accepted and the message queued; the policy socket
+answers `TLS_Rcpt:bind.test` with VERIFY:128+CN:bind.test. The server then
+shows a self-signed certificate with the same CN: a queue run (sendmail
+-qf) connects but does not deliver it (tls_rcpt: authentication failed;
+the accept.test message, without requirement, is delivered by the same
+run); it stays queued. With the CA's certificate back, the next queue run
+delivers it over TLS. Last, `sendmail -bt` against the live daemon: the
+tls_rcpt ruleset for temp.test (required-verify, route closed: the map
+answers TEMP) returns a 4.3.0 error, i.e. Sendmail defers the recipient.
 
 Usage: sendmail_check.py MILTER WORKDIR      (as root; prints PASS/FAIL lines)
 """
@@ -35,6 +52,12 @@ import sys
 import tempfile
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import tvtest  # noqa: E402
+
+README = os.path.join(HERE, "..", "..", "README.md")
+SRV_IP = "127.0.28.2"
 DEBS = ["sendmail-bin", "sendmail-cf", "libwrap0"]
 
 MC = """divert(-1)
@@ -49,25 +72,52 @@ define(`confSERVICE_SWITCH_FILE', `{d}/service.switch')dnl
 define(`confHOSTS_FILE', `{d}/hosts')dnl
 define(`confPID_FILE', `{d}/sendmail.pid')dnl
 define(`confDELIVERY_MODE', `queueonly')dnl
+define(`SMART_HOST', `[{srv}]')dnl
+define(`RELAY_MAILER_ARGS', `TCP $h {sport}')dnl
 FEATURE(`nocanonify')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`promiscuous_relay')dnl
-INPUT_MAIL_FILTER(`tlsverify', `S=local:{d}/milter.sock, F=T, T=C:30s;S:30s;R:60s;E:5m')dnl
-MAILER(`smtp')dnl
+{readme}MAILER(`smtp')dnl
 """
 
 CONF = """[milter]
-socket = local:{d}/milter.sock
+socket = inet:{mport}@127.0.0.1
 on_fail = defer
 [probe]
 timeout = 5
+ca_file = {ca}
+[policy]
+socket = inet:{pport}@127.0.0.1
 [destinations]
 default = preferred
 accept.test = none
 defer.test = required
+bind.test = required-verify
+temp.test = required-verify
 [smtproutes]
 defer.test = 127.0.0.1:{port}
+bind.test = {srv}:{sport}
+temp.test = 127.0.0.1:{port}
 """
+
+
+def readme_m4(mport, pport, cafile, cadir):
+    """README's m4 blocks of "Plugging it into Sendmail", for this test:
+    the ports and the CA replaced, nothing else."""
+    with open(README) as f:
+        text = f.read()
+    sect = text.split("\n## Plugging it into Sendmail\n", 1)[1]
+    sect = sect.split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in sect.split("```m4\n")[1:]]
+    m4 = "".join(blocks)
+    for old, new in (("inet:8895@127.0.0.1", "inet:%d@127.0.0.1" % mport),
+                     ("inet:8896@127.0.0.1", "inet:%d@127.0.0.1" % pport),
+                     ("/etc/ssl/certs/ca-certificates.crt", cafile),
+                     ("`/etc/ssl/certs'", "`%s'" % cadir)):
+        if old not in m4:
+            raise AssertionError("README m4 lacks %r: %r" % (old, m4))
+        m4 = m4.replace(old, new)
+    return m4
 
 
 def closed_port():
@@ -132,29 +182,149 @@ class Session:
             self.p.wait()
 
 
+def in_queue(d, needle):
+    """The queue files (qf*) whose text contains needle."""
+    out = []
+    for qf in glob.glob(os.path.join(d, "queue", "qf*")):
+        with open(qf, errors="replace") as f:
+            if needle in f.read():
+                out.append(qf)
+    return out
+
+
+def queue_run(sm, cf, env):
+    """One foreground queue run (sendmail -qf); its output."""
+    cp = subprocess.run(["unshare", "-u", "sh", "-c",
+                         'hostname relay.test && exec "$0" -C "$1" -qf -v',
+                         sm, cf], env=env, capture_output=True, timeout=120)
+    return (cp.stdout + cp.stderr).decode("ascii", "replace")
+
+
+def for_rcpt(srv, rcpt):
+    return [e for e in srv.envelopes() if any(rcpt in r for r in e["rcpt"])]
+
+
+def send(sm, cf, env, rcpt, subject):
+    """An SMTP session on stdin: the RCPT reply and the end-of-DATA one."""
+    s = Session(sm, cf, env)
+    try:
+        s.reply()
+        s.cmd("EHLO client.test")
+        s.cmd("MAIL FROM:<sender@relay.test>")
+        r = s.cmd("RCPT TO:<%s>" % rcpt)
+        q = ""
+        if r.startswith("250"):
+            s.cmd("DATA")
+            q = s.cmd("Subject: %s\r\n\r\nhello\r\n." % subject)
+        s.cmd("QUIT")
+    finally:
+        s.close()
+    return r, q
+
+
+def binding(check, ctx, d, sm, cf, env, srv, selfsigned, pport):
+    """SPEC 10 with Sendmail: a verdict found at RCPT time binds delivery."""
+    r, q = send(sm, cf, env, "bob@bind.test", "sendmail binding")
+    check("bind_rcpt_accepted", r.startswith("250") and
+          q.startswith("250"), "%s / %s" % (r, q))
+    check("bind_queued", len(in_queue(d, "bob@bind.test")) == 1,
+          glob.glob(os.path.join(d, "queue", "*")))
+    from sockmapclient import SockmapClient
+    c = SockmapClient(pport)
+    try:
+        ans = c.query("access tls_rcpt:bind.test")
+    finally:
+        c.close()
+    check("bind_map_answer", ans == "OK VERIFY:128+CN:bind.test", ans)
+    # the destination stops verifying: same CN, no trusted CA
+    srv["s"].stop()
+    srv["s"] = tvtest.SMTPServer(ctx, SRV_IP, srv["port"],
+                                 leaf=selfsigned).start()
+    out = queue_run(sm, cf, env)
+    check("bind_connected", srv["s"].connections() > 0, out[-600:])
+    check("bind_not_delivered", not for_rcpt(srv["s"], "bind.test"),
+          out[-600:])
+    check("bind_still_queued", len(in_queue(d, "bob@bind.test")) == 1,
+          out[-600:])
+    check("bind_deferred_by_tls_rcpt", "authentication failed" in out,
+          out[-800:])
+    check("none_domain_delivered", len(for_rcpt(srv["s"], "accept.test"))
+          == 1, out[-600:])
+    # fixed: the next queue run delivers it, over TLS
+    srv["s"].stop()
+    srv["s"] = tvtest.SMTPServer(ctx, SRV_IP, srv["port"],
+                                 leaf=srv["leaf"]).start()
+    out = queue_run(sm, cf, env)
+    env_ = for_rcpt(srv["s"], "bind.test")
+    check("bind_delivered_when_fixed", len(env_) == 1 and
+          env_[0]["tls"] is True, out[-800:])
+    check("bind_queue_empty", not in_queue(d, "bob@bind.test"), out[-400:])
+
+
+def temp_answer_defers(check, sm, cf, env):
+    """tls_rcpt with the live map's TEMP answer: a 4.3.0 error."""
+    cp = subprocess.run(["unshare", "-u", "sh", "-c",
+                         'hostname relay.test && exec "$0" -C "$1" -bt',
+                         sm, cf], env=env, capture_output=True, timeout=60,
+                        input=b".D{verify}OK\n.D{cipher_bits}256\n"
+                        b"tls_rcpt user@temp.test\ntls_rcpt user@accept.test\n")
+    lines = [ln for ln in cp.stdout.decode("ascii", "replace").splitlines()
+             if ln.startswith("tls_rcpt") and "returns:" in ln]
+    check("temp_answer_defers", len(lines) == 2 and
+          "$# error $@ 4 . 3 . 0" in lines[0] and
+          lines[1].endswith("returns: OK"), lines)
+
+
+def setup(d, work, ctx):
+    """Directories, CA, test server, mc/cf and milter configuration."""
+    os.chmod(d, 0o700)
+    os.mkdir(os.path.join(d, "queue"), 0o700)
+    with open(os.path.join(d, "service.switch"), "w") as f:
+        f.write("hosts files\n")
+    with open(os.path.join(d, "hosts"), "w") as f:
+        f.write("127.0.0.1 localhost relay.test\n")
+    ca = tvtest.CA(ctx, cn="tlsverify sendmail check CA")
+    leaf = ca.issue("bind.test", name="bind")
+    selfsigned = tvtest.self_signed(ctx, "bind.test")
+    cadir = os.path.join(d, "certs")
+    os.mkdir(cadir, 0o755)
+    cafile = os.path.join(cadir, "ca.crt")
+    shutil.copyfile(ca.cert, cafile)
+    subprocess.run(["openssl", "rehash", cadir], check=True,
+                   capture_output=True)
+    sport, mport, pport = ctx.port(), ctx.port(), ctx.port()
+    srv = {"port": sport, "leaf": leaf,
+           "s": tvtest.SMTPServer(ctx, SRV_IP, sport, leaf=leaf).start()}
+    mc = MC.replace("{readme}", readme_m4(mport, pport, cafile, cadir))
+    mc = mc.replace("{srv}", SRV_IP).replace("{sport}", str(sport))
+    with open(os.path.join(d, "test.mc"), "w") as f:
+        f.write(mc.replace("{d}", d))
+    conf = CONF
+    for k, v in (("{d}", d), ("{port}", str(closed_port())),
+                 ("{mport}", str(mport)), ("{pport}", str(pport)),
+                 ("{ca}", cafile), ("{srv}", SRV_IP),
+                 ("{sport}", str(sport))):
+        conf = conf.replace(k, v)
+    with open(os.path.join(d, "milter.conf"), "w") as f:
+        f.write(conf)
+    return srv, selfsigned, mport, pport
+
+
 def run(milter, work):
     results = []
 
     def check(name, ok, detail=""):
-        results.append(ok)
+        results.append(bool(ok))
         print("%s sendmail.%s%s" % ("PASS" if ok else "FAIL", name,
-                                    "" if ok else ": " + detail), flush=True)
+                                    "" if ok else ": " + str(detail)[:800]),
+              flush=True)
 
     root, sm = extract(work)
     d = tempfile.mkdtemp(prefix="tlsverify-sm.", dir="/run")
-    mpid = None
+    ctx = tvtest.Context(build=work, tmp=os.path.join(work, "t"))
+    mp = None
     try:
-        os.chmod(d, 0o700)
-        os.mkdir(os.path.join(d, "queue"), 0o700)
-        with open(os.path.join(d, "service.switch"), "w") as f:
-            f.write("hosts files\n")
-        with open(os.path.join(d, "hosts"), "w") as f:
-            f.write("127.0.0.1 localhost relay.test\n")
-        with open(os.path.join(d, "test.mc"), "w") as f:
-            f.write(MC.replace("{d}", d))
-        with open(os.path.join(d, "milter.conf"), "w") as f:
-            f.write(CONF.replace("{d}", d).replace("{port}",
-                                                   str(closed_port())))
+        srv, selfsigned, mport, pport = setup(d, work, ctx)
         cfdir = os.path.join(root, "usr/share/sendmail/cf")
         cf = os.path.join(d, "sendmail.cf")
         with open(cf, "w") as f:
@@ -162,18 +332,22 @@ def run(milter, work):
                             os.path.join(cfdir, "m4/cf.m4"),
                             os.path.join(d, "test.mc")], stdout=f,
                            stderr=subprocess.DEVNULL, check=True)
-        check("cf_has_filter", "Xtlsverify, S=local:" in open(cf).read())
+        cftext = open(cf).read()
+        check("cf_has_filter", "Xtlsverify, S=inet:%d@127.0.0.1" % mport
+              in cftext)
+        check("cf_has_access_socket", "Kaccess socket -T<TMPF> inet:%d@"
+              "127.0.0.1" % pport in cftext)
         mlog = open(os.path.join(work, "milter.log"), "w")
         mp = subprocess.Popen([milter, "-f", "-c",
                                os.path.join(d, "milter.conf")],
                               stdout=mlog, stderr=subprocess.STDOUT)
-        mpid = mp.pid
-        sock = os.path.join(d, "milter.sock")
-        for _ in range(100):
-            if os.path.exists(sock) or mp.poll() is not None:
-                break
-            time.sleep(0.1)
-        check("milter_listening", os.path.exists(sock), "no socket")
+        up = True
+        try:
+            tvtest.wait_tcp("127.0.0.1", pport, timeout=15)
+            tvtest.wait_tcp("127.0.0.1", mport, timeout=15)
+        except Exception:  # noqa: BLE001 - reported below
+            up = False
+        check("milter_listening", up and mp.poll() is None, "no socket")
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = ":".join(
             os.path.join(root, p) for p in ("lib/x86_64-linux-gnu",
@@ -204,13 +378,20 @@ def run(milter, work):
         check("queue_one_recipient", len(qf) == 1 and len(rcpts) == 1 and
               "user@accept.test" in rcpts[0],
               "queue files %r, recipients %r" % (qf, rcpts))
+        binding(check, ctx, d, sm, cf, env, srv, selfsigned, pport)
+        temp_answer_defers(check, sm, cf, env)
+    except Exception as e:  # noqa: BLE001 - report as a failed check
+        check("error", False, "%s: %s" % (type(e).__name__, e))
     finally:
-        if mpid is not None:
+        if mp is not None and mp.poll() is None:
+            mp.send_signal(signal.SIGTERM)
             try:
-                os.kill(mpid, signal.SIGTERM)
-                os.waitpid(mpid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+                mp.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                mp.kill()
+                mp.wait()
+        for err in ctx.run_cleanups():
+            check("cleanup", False, err)
         if os.environ.get("TV_KEEP"):
             print("kept " + d)
         else:
