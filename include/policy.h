@@ -32,6 +32,11 @@
  *  - any other NAME, or a request without a space: "PERM unknown map".
  * policy_answer(g, req, reply, len) is the same for a given generation
  * (tlsverify-probe --policy uses it).
+ * policy_lookup_nowait(...) is the netsrv fast handler (netsrv_start_fast):
+ * the same answer when it is at hand without a probe or a wait (any map
+ * but a required-verify* domain, or one whose fresh verdict is cached:
+ * decide_cached()); returns 1 then, else 0 (policy_lookup() answers it
+ * in a worker).
  */
 #ifndef TV_POLICY_H
 #define TV_POLICY_H
@@ -41,6 +46,8 @@
 
 void	policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 	    size_t replylen);
+int	policy_lookup_nowait(void *arg, const char *req, size_t reqlen,
+	    char *reply, size_t replylen);
 void	policy_answer(struct gen *, const char *req, char *reply, size_t len);
 
 #endif

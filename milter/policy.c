@@ -18,6 +18,7 @@
 
 /* Strictness of an answer, for host keys shared by several domains. */
 enum policy_level {
+	POL_WAIT = -1,	/* nowait: the answer needs a probe or a wait */
 	POL_NONE = 0, POL_MAY, POL_ENCRYPT, POL_SECURE, POL_FPR, POL_TEMP
 };
 
@@ -28,9 +29,11 @@ policy_nokey(const char *key)
 	    strlen(key) >= NAME_BUFLEN;
 }
 
-/* The answer for one domain; returns its level. */
+/* The answer for one domain; returns its level (nowait: POL_WAIT, and
+ * no answer, when it is not at hand). */
 static enum policy_level
-policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
+policy_domain(struct gen *g, const char *raw, int nowait, char *reply,
+    size_t len)
 {
 	struct decision		 d;
 	enum tls_setting	 s;
@@ -52,7 +55,10 @@ policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
 	default:
 		break;
 	}
-	decide_domain(g, raw, NULL, "policy", &d);
+	if (!nowait)
+		decide_domain(g, raw, NULL, "policy", &d);
+	else if (decide_cached(g, raw, "policy", &d) != 0)
+		return POL_WAIT;
 	if (d.action == ACTION_ACCEPT && d.a != NULL && d.a->match[0] != '\0'
 	    && d.a->kind == CACHE_OK) {
 		if (d.a->fpr[0] != '\0') {
@@ -123,9 +129,11 @@ policy_route_has(const struct conf *c, const struct route_list *rl,
 	return 0;
 }
 
-/* The strictest answer among the domains routed to host:port. */
-static void
-policy_host(struct gen *g, const char *key, char *reply, size_t len)
+/* The strictest answer among the domains routed to host:port; -1 when
+ * nowait and one of them is not at hand. */
+static int
+policy_host(struct gen *g, const char *key, int nowait, char *reply,
+    size_t len)
 {
 	const struct conf	*c = g->conf;
 	char			 host[NAME_BUFLEN], one[1024];
@@ -136,7 +144,7 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 
 	if (policy_hostkey(key, host, sizeof(host), &port) != 0) {
 		(void)snprintf(reply, len, "NOTFOUND ");
-		return;
+		return 0;
 	}
 	if (port == 0)
 		port = c->probe_port;
@@ -147,7 +155,10 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 			parent = 1;
 			continue;
 		}
-		lvl = policy_domain(g, c->routes[i].key, one, sizeof(one));
+		lvl = policy_domain(g, c->routes[i].key, nowait, one,
+		    sizeof(one));
+		if (lvl == POL_WAIT)
+			return -1;
 		if (!found || lvl > best) {
 			best = lvl;
 			(void)snprintf(reply, len, "%s", one);
@@ -159,6 +170,7 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 		    "[smtproutes] entry only: no verdict names it", key);
 	else if (!found)
 		(void)snprintf(reply, len, "NOTFOUND ");
+	return 0;
 }
 
 static void
@@ -189,28 +201,38 @@ policy_transport(struct gen *g, const char *key, char *reply, size_t len)
 		(void)snprintf(reply, len, "TEMP too many routes for %s", dom);
 }
 
-void
-policy_answer(struct gen *g, const char *req, char *reply, size_t len)
+/* 0, or -1 when nowait and the answer is not at hand */
+static int
+policy_req(struct gen *g, const char *req, int nowait, char *reply,
+    size_t len)
 {
 	const char	*sp = strchr(req, ' '), *key;
 
 	if (sp == NULL) {
 		(void)snprintf(reply, len, "PERM malformed request");
-		return;
+		return 0;
 	}
 	key = sp + 1;
 	if ((size_t)(sp - req) == 9 && strncmp(req, "tlspolicy", 9) == 0) {
 		if (policy_nokey(key))
 			(void)snprintf(reply, len, "NOTFOUND ");
 		else if (*key == '[' || strchr(key, ':') != NULL)
-			policy_host(g, key, reply, len);
-		else
-			(void)policy_domain(g, key, reply, len);
+			return policy_host(g, key, nowait, reply, len);
+		else if (policy_domain(g, key, nowait, reply, len) ==
+		    POL_WAIT)
+			return -1;
 	} else if ((size_t)(sp - req) == 9 &&
 	    strncmp(req, "transport", 9) == 0)
 		policy_transport(g, key, reply, len);
 	else
 		(void)snprintf(reply, len, "PERM unknown map");
+	return 0;
+}
+
+void
+policy_answer(struct gen *g, const char *req, char *reply, size_t len)
+{
+	(void)policy_req(g, req, 0, reply, len);
 }
 
 void
@@ -223,6 +245,20 @@ policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 		(void)snprintf(reply, replylen, "TEMP no configuration loaded");
 		return;
 	}
-	policy_answer(g, req, reply, replylen);
+	(void)policy_req(g, req, 0, reply, replylen);
 	gen_unref(g);
+}
+
+int
+policy_lookup_nowait(void *arg, const char *req, size_t reqlen, char *reply,
+    size_t replylen)
+{
+	struct gen	*g = decide_gen();
+	int		 rc;
+
+	if (g == NULL)
+		return 0;
+	rc = policy_req(g, req, 1, reply, replylen);
+	gen_unref(g);
+	return rc == 0;
 }
