@@ -1,4 +1,4 @@
-# bench.mk - `make bench` (issue 6): what the milter costs, measured on this
+# bench.mk - `make bench` (issues 6, 10): what the milter costs, measured on this
 # machine (included by GNUmakefile; not part of `make check`).
 #
 #   make bench              install missing packages (deps), build, run
