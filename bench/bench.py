@@ -42,6 +42,7 @@ ROOT = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import tvtest  # noqa: E402
 from milterclient import MilterClient  # noqa: E402
+from sockmapclient import SockmapClient  # noqa: E402
 import postfix as pfx  # noqa: E402
 
 WARM_IP, ONE_IP, MANY_IP, CLOSED_IP = (
@@ -376,6 +377,207 @@ def bench_postfix(w, runs, n, sessions, inet_runs):
 
 
 # --------------------------------------------------------------------------
+# 7. Postfix delivering over TLS, with and without the policy maps
+
+def queued(p):
+    """Messages in a Postfix instance's queue (incoming, active, deferred,
+    hold, maildrop)."""
+    n = 0
+    for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+        for _, _, files in os.walk(os.path.join(p.queue, sub)):
+            n += len(files)
+    return n
+
+
+def pf_run_drain(ctx, p, n, sessions):
+    """smtp-source as pf_run, into instance p; returns (intake s, seconds
+    until p's queue is empty again: every message delivered)."""
+    per = n // len(PF_DOMAINS)
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(
+        ["smtp-source", "-m", str(per), "-s",
+         str(max(1, sessions // len(PF_DOMAINS))), "-r", "3", "-l", "1024",
+         "-f", "bench@relay.bench.test", "-t", "rcpt@" + d,
+         "127.0.0.1:%d" % p.port], stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE) for d in PF_DOMAINS]
+    for pr in procs:
+        _, err = pr.communicate(timeout=600)
+        if pr.returncode != 0:
+            raise RuntimeError("smtp-source: exit %d: %s" % (
+                pr.returncode, err[-500:]))
+    t1 = time.monotonic()
+    end = t1 + 60
+    while queued(p) > 0:
+        if time.monotonic() > end:
+            raise RuntimeError("%s: %d messages still queued: %s" % (
+                p.dir, queued(p), p.logtext()[-1500:]))
+        time.sleep(0.01)
+    return t1 - t0, time.monotonic() - t0
+
+
+def bench_pfpolicy(w, runs, n, sessions):
+    """Two sending Postfix instances, both with tlsverify-milter and
+    smtp_tls_security_level = may, delivering d0..d3.bench.test to a TLS
+    sink (a third Postfix: smtpd with STARTTLS and the bench certificate,
+    every recipient DISCARDed at RCPT). "plain": a texthash transport to
+    the sink; "policy": smtp_tls_policy_maps and transport_maps pointing
+    at the daemon's [policy] socket (README, "Binding delivery"), whose
+    [smtproutes] lead to the sink. Returns {config: {intake, e2e}}."""
+    ctx = w.ctx
+    sport = ctx.port()
+    sink = pfx.Postfix(ctx, sport, "", {}, name="pf-tlssink",
+                       tls_level="none", extra={
+                           "smtpd_tls_security_level": "may",
+                           "smtpd_tls_chain_files": "",
+                           "smtpd_tls_cert_file": w.leaf.chain,
+                           "smtpd_tls_key_file": w.leaf.key,
+                           "smtpd_recipient_restrictions":
+                               "check_recipient_access static:DISCARD",
+                           "smtpd_client_connection_count_limit": "0",
+                           "smtpd_client_connection_rate_limit": "0",
+                           "smtpd_client_message_rate_limit": "0",
+                           "smtpd_client_recipient_rate_limit": "0",
+                           "default_process_limit": "200",
+                           "in_flow_delay": "0s"})
+    pport = ctx.port()
+    s = w.sections()
+    # exact keys: a host key reached only through a .parent routes entry
+    # gets TEMP (README); the four domains share the sink's address, so
+    # the host key's answer is d0's (the first among equals)
+    s["smtproutes"] = {dom: "127.0.0.1:%d" % sport for dom in PF_DOMAINS}
+    d = sockdir(ctx, "pfpol", "postfix")
+    s["milter"] = {"socket": "unix:%s/m.sock" % d, "user": "postfix"}
+    conf = tvtest.write_conf(ctx, name="pfpol-milter.conf", extra={
+        "policy": {"socket": "inet:%d@127.0.0.1" % pport}}, **s)
+    insts, res, proc = {}, {"plain": {"intake": [], "e2e": []},
+                            "policy": {"intake": [], "e2e": []}}, None
+    try:
+        sink.start()
+        proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
+                          "-c", conf])
+        wait_listen(d + "/m.sock", proc)
+        tvtest.wait_tcp("127.0.0.1", pport, timeout=15)
+        for dom in PF_DOMAINS:          # warm: every domain verified once
+            expect_continue(session(d + "/m.sock", ["warm@" + dom]),
+                            "warm " + dom)
+        tr = {dom: "smtp:[127.0.0.1]:%d" % sport for dom in PF_DOMAINS}
+        common = {"smtpd_client_connection_count_limit": "0",
+                  "smtpd_client_connection_rate_limit": "0",
+                  "smtpd_client_message_rate_limit": "0",
+                  "smtpd_client_recipient_rate_limit": "0",
+                  "default_process_limit": "200", "in_flow_delay": "0s",
+                  "smtp_tls_fingerprint_digest": "sha256"}
+        for name in ("plain", "policy"):
+            p = pfx.Postfix(ctx, ctx.port(), "unix:%s/m.sock" % d, tr,
+                            name="pf-" + name, ca_file=w.ca_file,
+                            tls_level="may", extra=dict(common))
+            if name == "policy":
+                sm = "socketmap:inet:127.0.0.1:%d:" % pport
+                p.extra["smtp_tls_policy_maps"] = sm + "tlspolicy"
+                p.extra["transport_maps"] = "%stransport, texthash:%s" % (
+                    sm, os.path.join(p.dir, "transport"))
+            p.start()
+            insts[name] = p
+        for name, p in insts.items():          # warm-up, not counted
+            pf_run_drain(ctx, p, 40, sessions)
+        for r in range(runs):
+            order = ["plain", "policy"][::1 if r % 2 == 0 else -1]
+            for name in order:
+                a, b = pf_run_drain(ctx, insts[name], n, sessions)
+                res[name]["intake"].append(n / a)
+                res[name]["e2e"].append(n / b)
+                log("postfix+policy run %d %-6s intake %.0f msg/s, end-to-"
+                    "end %.0f msg/s", r + 1, name, n / a, n / b)
+        text = insts["policy"].logtext()
+        res["policy_log"] = {
+            "sent": len(re.findall(r"status=sent", text)),
+            "verified_tls": text.count("Verified TLS connection"),
+            "tls_policy_lookup": text.count("TLS policy lookup"),
+            "not_sent": len(re.findall(r"status=(deferred|bounced)",
+                                       text))}
+        res["plain_log"] = {
+            "sent": len(re.findall(r"status=sent",
+                                   insts["plain"].logtext())),
+            "verified_tls": insts["plain"].logtext().count(
+                "Verified TLS connection")}
+        log("postfix+policy: %r / plain %r", res["policy_log"],
+            res["plain_log"])
+    finally:
+        for p in insts.values():
+            p.stop()
+        if proc is not None:
+            tvtest.stop(proc, grace=15)
+        sink.stop()
+    return res
+
+
+# --------------------------------------------------------------------------
+# 6. policy service: warm tlspolicy lookups (bench/policyload)
+
+POL_CASES = (("verified", "tlspolicy d0.bench.test", "OK secure match="),
+             ("static", "tlspolicy static.bench.test", "OK encrypt"))
+POL_RATE = 10000        # paced load for the latency figures, lookups/s
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def bench_policy(w, runs, conns, secs):
+    """tlsverify-milter with a [policy] socket; policyload with `conns`
+    persistent connections, one request in flight each: closed loop (the
+    throughput) and paced at POL_RATE (the latency). Returns
+    {"case/mode": [policyload JSON per run]}, everything interleaved."""
+    ctx = w.ctx
+    mport, pport = ctx.port(), ctx.port()
+    s = w.sections()
+    s["milter"] = {"socket": "inet:%d@127.0.0.1" % mport}
+    s["destinations"]["static.bench.test"] = "required"
+    conf = tvtest.write_conf(ctx, name="policy-milter.conf", extra={
+        "policy": {"socket": "inet:%d@127.0.0.1" % pport}}, **s)
+    proc = ctx.spawn([os.path.join(ctx.build, "tlsverify-milter"), "-f",
+                      "-c", conf])
+    exe = os.path.join(ctx.build, "bench", "policyload")
+    res = {"load": []}
+    try:
+        tvtest.wait_tcp("127.0.0.1", pport, timeout=15)
+        c = SockmapClient(pport)        # warm: the probe, once
+        for _, req, want in POL_CASES:
+            got = c.query(req)
+            if not got.startswith(want):
+                raise RuntimeError("%s: %r" % (req, got))
+        c.close()
+        jobs = [(name, mode, req, want) for name, req, want in POL_CASES
+                for mode in ("closed", "paced")]
+        for r in range(runs):
+            res["load"].append(loadavg())
+            k = r % len(jobs)
+            for name, mode, req, want in jobs[k:] + jobs[:k]:
+                argv = [exe, "-c", str(conns), "-w", "1", "-d", str(secs),
+                        "-e", want, "-p", str(proc.pid)]
+                if mode == "paced":
+                    argv += ["-r", str(POL_RATE)]
+                cp = ctx.run(argv + ["127.0.0.1:%d" % pport, req],
+                             timeout=120)
+                if cp.returncode != 0:
+                    raise RuntimeError("policyload: exit %d: %s" % (
+                        cp.returncode, cp.stderr[-1000:]))
+                x = json.loads(cp.stdout)
+                res.setdefault(name + "/" + mode, []).append(x)
+                log("policy run %d %-8s %-6s %.0f lookups/s, p50 %.0f us, "
+                    "p99 %.0f us, CPU client %.0f ms, daemon %.0f ms in "
+                    "%.1f s", r + 1, name, mode, x["per_s"], x["p50_us"],
+                    x["p99_us"], x["client_cpu_ms"], x["server_cpu_ms"],
+                    x["seconds"])
+        with open(proc.log, errors="replace") as f:
+            res["log_lines"] = sum(1 for line in f if "via=policy" in line)
+    finally:
+        tvtest.stop(proc, grace=15)
+    return res
+
+
+# --------------------------------------------------------------------------
 # 4. cold load
 
 def concurrent(port, addrs):
@@ -645,6 +847,60 @@ def table(R):
                      spread(cpu, "%.2f"), "", ""))
         rows.append(("3. cold probe inside the milter: wall time (ms)",
                      spread(wall, "%.2f"), "", ""))
+    po = R.get("policy")
+    if po:
+        ld = po["load"]
+        for name, _, _ in POL_CASES:
+            what = {"verified": "required-verify domain, verified "
+                    "(cached)", "static": "`required` row (OK encrypt)"}[name]
+            xs, ps = po[name + "/closed"], po[name + "/paced"]
+            v = [x["per_s"] for x in xs]
+            rows.append(("6. policy socket, %s: lookups/s, %d connections, "
+                         "one request in flight each (%d x %.0f s)" % (
+                             what, xs[0]["conns"], len(xs),
+                             xs[0]["seconds"]), spread(v),
+                         ">= 50000", yes(med(v) >= 50000)))
+            rows.append(("6. the same: p50 / p99 latency at that load (us; "
+                         "= connections / throughput)",
+                         "%s / %s" % (spread([x["p50_us"] for x in xs]),
+                                      spread([x["p99_us"] for x in xs])),
+                         "", ""))
+            rows.append(("6. the same: CPU per lookup, daemon / load client "
+                         "(us)", "%s / %s" % (
+                             spread([x["server_cpu_ms"] * 1000.0 /
+                                     x["lookups"] for x in xs], "%.1f"),
+                             spread([x["client_cpu_ms"] * 1000.0 /
+                                     x["lookups"] for x in xs], "%.1f")),
+                         "", ""))
+            p99 = [x["p99_us"] for x in ps]
+            rows.append(("6. the same paced at %d lookups/s (random "
+                         "times): p50 / p99 latency (us)" % ps[0]["rate"],
+                         "%s / %s" % (spread([x["p50_us"] for x in ps]),
+                                      spread(p99)),
+                         "p99 < 200", yes(med(p99) < 200)))
+        rows.append(("6. load average (1 min) at the start of each round "
+                     "(other work on the machine)", spread(ld, "%.1f"),
+                     "", ""))
+    pp = R.get("pfpolicy")
+    if pp:
+        for k, what in (("plain", "without the policy maps"),
+                        ("policy", "with smtp_tls_policy_maps + "
+                         "transport_maps on the daemon")):
+            rows.append(("7. Postfix over TLS, %s: msgs/s delivered "
+                         "(end to end)" % what, spread(pp[k]["e2e"]), "",
+                         ""))
+            rows.append(("7. the same: msgs/s accepted (smtpd intake)",
+                         spread(pp[k]["intake"]), "", ""))
+        r = med(pp["policy"]["e2e"]) / med(pp["plain"]["e2e"])
+        rows.append(("7. ratio with / without the policy maps (e2e)",
+                     "%.3f" % r, ">= 0.95", yes(r >= 0.95)))
+        lg = pp["policy_log"]
+        rows.append(("7. with the policy maps, all runs: recipients sent / "
+                     "Verified TLS connections / recipients deferred or "
+                     "bounced",
+                     "%d / %d / %d" % (lg["sent"], lg["verified_tls"],
+                                       lg["not_sent"]), "0 not sent",
+                     yes(lg["not_sent"] == 0)))
     co = R.get("cold")
     if co:
         c = co["one_conns"]
@@ -682,7 +938,7 @@ def markdown(R, rows, args, elapsed):
     m, v = R["machine"], R["versions"]
     out = ["# Benchmarks", "",
            "Written by `make bench` (bench/bench.py); do not edit by hand: "
-           "run it again. Issue 6.", "",
+           "run it again. Issues 6 and 10 (items 6, 7).", "",
            "Run: %s, %d s in all, `%s`." % (
                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                elapsed, " ".join(args)), "",
@@ -746,7 +1002,40 @@ METHOD = """\
    (temporary: connection refused, 451 4.4.1) is cached for tempfail_ttl;
    max_entries = 200000. Sessions: a fresh milter, 4 client threads each
    running complete sessions (MAIL, 2 warm recipients, end of message,
-   QUIT); VmRSS after 10% and after all of them.""".splitlines()
+   QUIT); VmRSS after 10% and after all of them.
+6. **Policy socket.** tlsverify-milter with `[policy] socket` on
+   127.0.0.1 (started with `-f`: its log goes to a file and, as always, to
+   syslog(), which on this machine has no /dev/log); `d0.bench.test`
+   (required-verify) is verified once before the runs, `static.bench.test`
+   is `required`. `bench/policyload` (C, epoll, one thread) opens 50
+   persistent connections and keeps exactly one request in flight on each,
+   as Postfix's delivery agents do (no pipelining); every reply is checked
+   (`OK secure match=...` / `OK encrypt`). Closed loop: the next request
+   leaves as soon as the reply is in, so the figure is the throughput, and
+   the latency at that load is by Little's law about 50 / throughput.
+   Paced: the same 50 connections send at random times (exponential gaps)
+   adding up to 10,000 lookups/s, the latency of a lookup when the service
+   is not saturated. Each run: 1 s warm-up, 3 s counted; the four
+   combinations are interleaved (the order rotates every round). CPU: the
+   client's getrusage() and the daemon's /proc/PID/stat over the counted
+   interval, divided by the lookups.
+7. **Postfix with the policy maps.** Two sending Postfix instances, both
+   with tlsverify-milter (unix socket) and `smtp_tls_security_level = may`
+   (Debian's default), deliver `d0..d3.bench.test` to a TLS sink: a third
+   Postfix whose smtpd offers STARTTLS with the bench certificate and
+   DISCARDs every recipient at RCPT (smtp-sink cannot do TLS). "without":
+   a texthash transport to the sink; "with": the main.cf lines of README
+   "Binding delivery" (`smtp_tls_policy_maps`, `transport_maps` =
+   socketmap on the daemon's [policy] socket, then the same texthash;
+   `smtp_tls_CAfile` = the bench CA, `smtp_tls_fingerprint_digest =
+   sha256`), the daemon's [smtproutes] sending the four domains to the
+   sink (exact keys; they share its address, so `tlspolicy
+   [127.0.0.1]:PORT` answers with d0's verdict: `secure match=...`).
+   Every delivery is a full TLS handshake (no session cache), verified
+   with the policy maps. A run: the smtp-source load of item 1 with N =
+   300; "end to end" = N / time until the sending queue is empty again.
+   Runs alternate after one warm-up run each; at the end the maillog of
+   the "with" instance is checked: every recipient sent, none deferred.""".splitlines()
 
 
 FINDINGS = """\
@@ -787,7 +1076,55 @@ FINDINGS = """\
 - **RCPT decision.** Far under the target; the cost is the log line: with
   logging off the decision is ~0.5 us, with a vsyslog() per verdict a few
   us, and the rare maximum (ms) is the thread being descheduled on a busy
-  2-core machine, not work in the decision.""".splitlines()
+  2-core machine, not work in the decision.
+- **Policy socket: was ~27,000 lookups/s at ~37 us of daemon CPU per
+  lookup; fixed (now ~7 us).** The first runs (static row, 50
+  connections) gave 25,500-28,900 lookups/s with the daemon using a whole
+  core, p99 8-9 ms. `perf record` on the daemon: ~70% of the samples in the
+  scheduler and futexes (finish_task_switch, futex wait/wake under
+  pthread_cond_signal and the job-list mutex): every request went from
+  netsrv's I/O thread to a worker and back (a condition variable, a
+  wake-up pipe write, two context switches), for a handler that needs a
+  microsecond. netsrv now has a fast path (netsrv_start_fast): the I/O
+  thread asks the handler first whether the answer is at hand without
+  waiting (policy_lookup_nowait: every map but a required-verify domain,
+  and such a domain whose fresh verdict is cached: decide_cached(), on
+  cache_peek(), which never starts, inserts or waits for a probe) and
+  sends it at once; only a lookup that needs a probe goes to the pool.
+  After the change the daemon's profile is the kernel's TCP send/recv.
+  Tests: test_netsrv.test_socketmap_fast_path, test_line_fast_path,
+  test_policy.test_verdict_shared_with_the_milter (a cached answer comes
+  at once while all 32 workers wait for probes), test_cache (peek).
+- **Logging a cached policy lookup at info: measured, turned off (debug).**
+  With the fast path and a log_info() line per cached lookup (as the milter
+  logs per RCPT), the verified case reached 11,000-22,000 lookups/s
+  against 30,000-52,000 for the static row (which logs nothing) in the
+  same runs: the line (stderr write + syslog() per lookup) is then most of
+  the work, and it runs in the one I/O thread. At debug level the two
+  cases are equal (table). The verdict is still logged at info when it is
+  made (the milter's RCPT line, a policy lookup that probes or waits:
+  `via=policy ... cached=no`), and Postfix logs each delivery with its TLS
+  outcome ("Verified TLS connection established"); a line per lookup
+  would add one line per delivery attempt carrying nothing new, and at
+  these rates would run into journald's default rate limit (10,000
+  messages per 30 s).
+- **Policy p99 < 200 us: missed, machine scheduling.** In the closed-loop
+  runs 50 requests are always in flight, so the latency is the queue
+  (Little's law: 50 / 60,000 per s = 0.8 ms mean); p99 < 200 us at 50
+  connections would need 250,000 lookups/s. Paced at 10,000 lookups/s the
+  median is ~75-90 us and p99 0.4-1.4 ms, while the daemon spends ~7 us of
+  CPU per lookup: the rest is waiting for a CPU on a 2-core machine whose
+  load average was 16-29 during the recorded run (other sessions' test
+  suites running at the same time; row "load average"; 4-8 in the
+  development runs, with the same p99 range). Each lookup needs two wake-ups (client and daemon's
+  I/O thread), each of which waits behind whatever else is runnable. No
+  work left in the daemon to remove for it; it needs an idle machine to
+  be judged fairly.
+- **Postfix with the policy maps (item 7).** Every delivery then costs
+  one tlspolicy lookup and Postfix's trivial-rewrite asks the transport
+  socketmap for each recipient; the TLS handshake per delivery (both
+  configurations do one) dominates, and the ratio is within the
+  run-to-run spread.""".splitlines()
 
 
 def main():
@@ -798,7 +1135,8 @@ def main():
     ap.add_argument("--tmp", default=None)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes (a smoke test, not for the table)")
-    ap.add_argument("--only", default="probe,rcptlat,postfix,cold,memory")
+    ap.add_argument("--only", default="probe,rcptlat,postfix,policy,"
+                    "pfpolicy,cold,memory")
     ap.add_argument("--render", metavar="RESULTS_JSON",
                     help="only rewrite --out from a run's results.json")
     a = ap.parse_args()
@@ -834,6 +1172,13 @@ def main():
             R["postfix"] = bench_postfix(w, 2 if q else 5,
                                          200 if q else 2000, 20,
                                          1 if q else 3)
+        if "policy" in only:
+            log("item 6: policy service lookups")
+            R["policy"] = bench_policy(w, 2 if q else 5, 50, 1 if q else 3)
+        if "pfpolicy" in only:
+            log("item 7: Postfix over TLS with the policy maps")
+            R["pfpolicy"] = bench_pfpolicy(w, 2 if q else 5,
+                                           100 if q else 300, 20)
         if "cold" in only:
             log("item 4: cold load")
             R["cold"] = bench_cold(w, 2 if q else 5)

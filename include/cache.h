@@ -26,6 +26,11 @@
  *    deadline_ms is dropped; at most CACHE_MAX_QUEUED wait in the queue,
  *    past that a cold key gets CACHE_TIMEOUT at once.
  *  - CACHE_ERROR when no probe thread could be started.
+ * cache_peek(c, key, probe, &ans) is cache_get() for callers that must not
+ * wait (the policy service's I/O thread): a fresh entry is a CACHE_HIT as
+ * above (refresh ahead included: that probe runs in its own thread);
+ * anything else is CACHE_TIMEOUT with *ans NULL, and nothing is inserted,
+ * started or waited for. It holds the cache mutex only for the lookup.
  * Generations: every request carries probe->epoch, the trust epoch of the
  * configuration that asks (see cache_flush()). An answer probed under an
  * epoch older than the cache's is given to its waiters only, never stored
@@ -110,6 +115,8 @@ struct cache	*cache_new(long (*now_ms)(void));
 void		 cache_set_limits(struct cache *, long ok_ttl_ms,
 		    long failed_ttl_ms, long temp_ttl_ms, size_t max_entries);
 enum cache_rc	 cache_get(struct cache *, const char *key, const char *domain,
+		    const struct cache_probe *, struct cache_answer **ans);
+enum cache_rc	 cache_peek(struct cache *, const char *key,
 		    const struct cache_probe *, struct cache_answer **ans);
 void		 cache_prune(struct cache *,
 		    int (*keep)(const char *domain, const char *key, void *),

@@ -44,6 +44,13 @@
  * (via: NULL for the milter).
  * decide_release(d) drops the reference on d->a.
  *
+ * decide_cached(g, raw, via, d) is decide_domain() for a caller that must
+ * not wait (the policy service's I/O thread, netsrv.h): 0 when the
+ * decision is at hand (a setting that needs no verdict, or a fresh cached
+ * one: d as decide_domain() fills it, d->cached = 1, the same log line),
+ * -1 when it would need a probe or a wait, or raw is no valid host name
+ * (d holds nothing to release; the caller then uses decide_domain()).
+ *
  * decide_setting(g, raw, domain, len, &s) finds the setting decide_domain()
  * would use, without judging: 0 with the A-label in domain, or -1 when raw
  * is no valid host name (s is then that of its ASCII .parent or default).
@@ -84,6 +91,8 @@ struct gen	*decide_gen(void);
 struct cache	*decide_cache(void);
 void		 decide_domain(struct gen *, const char *raw, const char *qid,
 		    const char *via, struct decision *);
+int		 decide_cached(struct gen *, const char *raw, const char *via,
+		    struct decision *);
 void		 decide_release(struct decision *);
 int		 decide_setting(struct gen *, const char *raw, char *domain,
 		    size_t len, enum tls_setting *);

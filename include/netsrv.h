@@ -27,6 +27,16 @@
  * "TEMP no answer" / "defer 451 4.3.0 no answer". A connection has at most
  * one request in a worker, so its replies come back in request order.
  *
+ * netsrv_start_fast(fd, proto, limits, fn, fast, arg) is netsrv_start()
+ * with a fast path: the I/O thread first calls fast(arg, req, reqlen,
+ * reply, replylen) itself, with the same arguments fn gets; when it
+ * returns 1 its reply is sent at once, without a trip through the pool
+ * (a pipelined connection may get several such answers in one read);
+ * when it returns 0 the request goes to the pool and fn as usual. fast
+ * must never block nor wait (it stalls every connection while it runs).
+ * Replies keep request order either way: a connection's next request is
+ * framed only when the previous one is answered.
+ *
  * netsrv_stop(srv) stops accepting, waits for the handlers still running
  * (it cannot interrupt them), drops queued requests, closes the listener
  * and every connection, joins all threads and frees everything. Never
@@ -93,6 +103,8 @@ enum netsrv_proto {
 
 typedef void	(*netsrv_fn)(void *arg, const char *req, size_t reqlen,
 		    char *reply, size_t replylen);
+typedef int	(*netsrv_fast_fn)(void *arg, const char *req, size_t reqlen,
+		    char *reply, size_t replylen);
 
 struct netsrv_limits {
 	unsigned	max_conns;	/* 512 */
@@ -107,6 +119,9 @@ struct netsrv;
 int		 netsrv_listen(const char *spec, char *err, size_t errlen);
 struct netsrv	*netsrv_start(int fd, enum netsrv_proto,
 		    const struct netsrv_limits *, netsrv_fn, void *arg);
+struct netsrv	*netsrv_start_fast(int fd, enum netsrv_proto,
+		    const struct netsrv_limits *, netsrv_fn, netsrv_fast_fn,
+		    void *arg);
 void		 netsrv_stop(struct netsrv *);
 
 /* framing */

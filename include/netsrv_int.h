@@ -56,6 +56,7 @@ struct netsrv {
 	enum netsrv_proto proto;
 	struct netsrv_limits lim;
 	netsrv_fn	 fn;
+	netsrv_fast_fn	 fast;		/* NULL: every request to the pool */
 	void		*arg;
 	size_t		 incap;
 	pthread_t	 io, *workers;
@@ -70,6 +71,8 @@ struct netsrv {
 	unsigned	 nconns;
 	struct pollfd	*pfd;
 	long		 now, accept_pause;
+	char		*fastreq;	/* incap + 1 bytes: a request, NUL */
+	char		 fastreply[NETSRV_REPLY_MAX];
 	struct nrlog	 rl_full, rl_bad;
 };
 

@@ -56,7 +56,14 @@
  * delivery never fails permanently on a verdict), and pr->text the
  * decision's text), pr->domain the A-label. via names the front-end in
  * decide_domain()'s log line. policy_word(lvl) is the level's word
- * ("none" ... "fingerprint", "defer" for POL_TEMP).
+ * ("none" ... "fingerprint", "defer" for POL_TEMP). With nowait set,
+ * policy_decide() never probes nor waits: a required-verify* domain whose
+ * fresh verdict is not cached gives POL_WAIT (decide_cached()).
+ *
+ * policy_lookup_nowait(...) is the netsrv fast handler (netsrv_start_fast):
+ * the same answer when it is at hand without a probe or a wait (any map
+ * but a required-verify* domain, or one whose fresh verdict is cached);
+ * returns 1 then, else 0 (policy_lookup() answers it in a worker).
  */
 #ifndef TV_POLICY_H
 #define TV_POLICY_H
@@ -67,6 +74,7 @@
 
 /* Strictness of an answer, for host keys shared by several domains. */
 enum policy_level {
+	POL_WAIT = -1,	/* nowait: the answer needs a probe or a wait */
 	POL_NONE = 0, POL_MAY, POL_ENCRYPT, POL_SECURE, POL_FPR, POL_TEMP
 };
 
@@ -88,7 +96,9 @@ void	policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 	    size_t replylen);
 void	policy_answer(struct gen *, const char *req, char *reply, size_t len);
 void	policy_decide(struct gen *, const char *raw, const char *via,
-	    struct policy_res *);
+	    int nowait, struct policy_res *);
+int	policy_lookup_nowait(void *arg, const char *req, size_t reqlen,
+	    char *reply, size_t replylen);
 const char *policy_word(enum policy_level);
 
 #endif

@@ -488,6 +488,34 @@ cache_wait(struct cache *c, struct centry *e, long wait_ms,
 	return rc;
 }
 
+/* A fresh entry's answer (and a refresh ahead when it is due); mutex held. */
+static struct cache_answer *
+cache_hit(struct cache *c, struct centry *e, long now,
+    const struct cache_probe *p)
+{
+	cache_lru_front(c, e);
+	if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10)
+		(void)cache_start(c, e, p, 0);	/* refresh ahead */
+	e->unread = 0;
+	return cache_answer_ref(e->ans);
+}
+
+enum cache_rc
+cache_peek(struct cache *c, const char *key, const struct cache_probe *p,
+    struct cache_answer **ans)
+{
+	struct centry	*e;
+	long		 now;
+
+	*ans = NULL;
+	pthread_mutex_lock(&c->mu);
+	now = c->now_ms();
+	if ((e = cache_find(c, key)) != NULL && cache_fresh(c, e, now))
+		*ans = cache_hit(c, e, now, p);
+	pthread_mutex_unlock(&c->mu);
+	return *ans != NULL ? CACHE_HIT : CACHE_TIMEOUT;
+}
+
 enum cache_rc
 cache_get(struct cache *c, const char *key, const char *domain,
     const struct cache_probe *p, struct cache_answer **ans)
@@ -502,11 +530,7 @@ cache_get(struct cache *c, const char *key, const char *domain,
 	now = c->now_ms();
 	e = cache_find(c, key);
 	if (e != NULL && cache_fresh(c, e, now)) {
-		cache_lru_front(c, e);
-		if (!e->probing && now >= e->stored + e->ttl - e->ttl / 10)
-			(void)cache_start(c, e, p, 0);	/* refresh ahead */
-		*ans = cache_answer_ref(e->ans);
-		e->unread = 0;
+		*ans = cache_hit(c, e, now, p);
 		pthread_mutex_unlock(&c->mu);
 		return CACHE_HIT;
 	}

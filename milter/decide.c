@@ -371,6 +371,17 @@ decide_monitor(const struct gen *g, struct decision *d)
 	    decide_would(d), conf_setting_name(d->setting), NULL, NULL, note);
 }
 
+/* The line of a decision answered from the cache without waiting. */
+static void
+decide_log_cached(const struct decision *d, const char *via,
+    const char *fields)
+{
+	log_debug("%s%s%sdomain=%s setting=%s %s cached=yes%s%s",
+	    via ? "via=" : "", via ? via : "", via ? " " : "", d->domain,
+	    conf_setting_name(d->setting), fields,
+	    d->would ? " monitor=" : "", d->would ? decide_would(d) : "");
+}
+
 static void
 decide_timeout(struct decision *d)
 {
@@ -386,28 +397,39 @@ decide_timeout(struct decision *d)
 	    "probe deadline passed");
 }
 
+/* The probe request for d's domain under g (p: its argument). */
+static void
+decide_probe(struct gen *g, const struct decision *d, struct decide_parg *p,
+    struct cache_probe *pr)
+{
+	long	ms = g->conf->probe_timeout * 1000L;
+
+	p->g = g;
+	p->setting = d->setting;
+	pr->run = decide_run;
+	pr->hold = decide_hold;
+	pr->release = decide_unhold;
+	pr->arg = p;
+	pr->epoch = g->epoch;
+	pr->wait_ms = ms > 100 ? ms : 100;
+	pr->deadline_ms = pr->wait_ms * DECIDE_BG_FACTOR;
+	if (pr->deadline_ms > DECIDE_BG_MAX_MS)
+		pr->deadline_ms = DECIDE_BG_MAX_MS > pr->wait_ms ?
+		    DECIDE_BG_MAX_MS : pr->wait_ms;
+}
+
 static void
 decide_lookup(struct gen *g, struct decision *d, const char *qid,
     const char *via)
 {
-	const struct conf	*c = g->conf;
-	struct decide_parg	 p = { g, d->setting };
+	struct decide_parg	 p;
 	struct cache_probe	 pr;
 	enum cache_rc		 rc;
-	char			*key = gen_cache_key(c, d->domain, d->setting);
+	char			*key = gen_cache_key(g->conf, d->domain,
+				    d->setting);
 	const char		*fields;
-	long			 ms = c->probe_timeout * 1000L;
 
-	pr.run = decide_run;
-	pr.hold = decide_hold;
-	pr.release = decide_unhold;
-	pr.arg = &p;
-	pr.epoch = g->epoch;
-	pr.wait_ms = ms > 100 ? ms : 100;
-	pr.deadline_ms = pr.wait_ms * DECIDE_BG_FACTOR;
-	if (pr.deadline_ms > DECIDE_BG_MAX_MS)
-		pr.deadline_ms = DECIDE_BG_MAX_MS > pr.wait_ms ?
-		    DECIDE_BG_MAX_MS : pr.wait_ms;
+	decide_probe(g, d, &p, &pr);
 	rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
 	free(key);
 	d->cached = rc == CACHE_HIT;
@@ -475,6 +497,36 @@ decide_domain(struct gen *g, const char *raw, const char *qid,
 		return;
 	d->judged = 1;
 	decide_lookup(g, d, qid, via);
+}
+
+int
+decide_cached(struct gen *g, const char *raw, const char *via,
+    struct decision *d)
+{
+	struct decide_parg	 p;
+	struct cache_probe	 pr;
+	char			*key;
+
+	memset(d, 0, sizeof(*d));
+	d->action = ACTION_ACCEPT;
+	if (name_to_alabel(raw, d->domain, sizeof(d->domain)) != 0)
+		return -1;
+	d->setting = conf_lookup_setting(g->conf, d->domain, NULL);
+	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
+		return 0;
+	d->judged = 1;
+	key = gen_cache_key(g->conf, d->domain, d->setting);
+	decide_probe(g, d, &p, &pr);
+	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT) {
+		free(key);
+		return -1;
+	}
+	free(key);
+	d->cached = 1;
+	decide_answer(d, d->a);
+	decide_monitor(g, d);
+	decide_log_cached(d, via, d->a->logline);
+	return 0;
 }
 
 int

@@ -529,8 +529,9 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
-	if (main_policy_fd >= 0 && (ps = netsrv_start(main_policy_fd,
-	    NETSRV_SOCKETMAP, NULL, policy_lookup, NULL)) == NULL) {
+	if (main_policy_fd >= 0 && (ps = netsrv_start_fast(main_policy_fd,
+	    NETSRV_SOCKETMAP, NULL, policy_lookup, policy_lookup_nowait,
+	    NULL)) == NULL) {
 		log_err("cannot start the policy service");
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;

@@ -291,6 +291,7 @@ netsrv_free(struct netsrv *srv)
 	free(srv->workers);
 	free(srv->conns);
 	free(srv->pfd);
+	free(srv->fastreq);
 	free(srv);
 }
 
@@ -315,6 +316,14 @@ struct netsrv *
 netsrv_start(int fd, enum netsrv_proto proto, const struct netsrv_limits *l,
     netsrv_fn fn, void *arg)
 {
+	return netsrv_start_fast(fd, proto, l, fn, NULL, arg);
+}
+
+struct netsrv *
+netsrv_start_fast(int fd, enum netsrv_proto proto,
+    const struct netsrv_limits *l, netsrv_fn fn, netsrv_fast_fn fast,
+    void *arg)
+{
 	struct netsrv	*srv;
 	int		 fl;
 
@@ -325,8 +334,11 @@ netsrv_start(int fd, enum netsrv_proto proto, const struct netsrv_limits *l,
 	srv->lfd = fd;
 	srv->proto = proto;
 	srv->fn = fn;
+	srv->fast = fast;
 	srv->arg = arg;
 	netsrv_defaults(srv, l);
+	if (fast != NULL)
+		srv->fastreq = xmalloc(srv->incap + 1);
 	if (pipe2(srv->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
 		log_err("netsrv: pipe: %s", strerror(errno));
 		free(srv);

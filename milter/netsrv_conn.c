@@ -184,13 +184,35 @@ netsrv_dispatch(struct netsrv *srv, struct nconn *c, const char *req,
 	pthread_mutex_unlock(&srv->mu);
 }
 
-/* Frame the next request of a connection that has none in the pool. */
+/* 1 when the fast handler answered the request (reply queued). */
+static int
+netsrv_try_fast(struct netsrv *srv, struct nconn *c, const char *req,
+    size_t len)
+{
+	if (srv->fast == NULL)
+		return 0;
+	memcpy(srv->fastreq, req, len);
+	srv->fastreq[len] = '\0';
+	srv->fastreply[0] = '\0';
+	if (!srv->fast(srv->arg, srv->fastreq, len, srv->fastreply,
+	    sizeof(srv->fastreply)))
+		return 0;
+	srv->fastreply[sizeof(srv->fastreply) - 1] = '\0';
+	netsrv_conn_reply(srv, c, srv->fastreply);
+	c->req_start = 0;
+	return 1;
+}
+
+/* Frame the next requests of a connection that has none in the pool:
+ * those the fast handler answers, then at most one for the pool. */
 static void
 netsrv_conn_advance(struct netsrv *srv, struct nconn *c)
 {
 	struct netsrv_frame	f;
 	enum netsrv_parse	r;
+	int			fast;
 
+again:
 	if (c->fd < 0 || c->busy || c->state != NC_OPEN)
 		return;
 	if (srv->proto == NETSRV_LINE)
@@ -198,11 +220,15 @@ netsrv_conn_advance(struct netsrv *srv, struct nconn *c)
 	else
 		r = netsrv_netstring(c->in, c->inlen, srv->lim.max_req, &f);
 	if (r == NETSRV_REQ) {
-		netsrv_dispatch(srv, c, c->in + f.off, f.len);
+		fast = netsrv_try_fast(srv, c, c->in + f.off, f.len);
+		if (!fast)
+			netsrv_dispatch(srv, c, c->in + f.off, f.len);
 		memmove(c->in, c->in + f.used, c->inlen - f.used);
 		c->inlen -= f.used;
 		if (srv->proto == NETSRV_LINE)
 			c->state = NC_CLOSING;	/* one request only */
+		else if (fast)
+			goto again;
 	} else if (r == NETSRV_BAD)
 		netsrv_conn_error(srv, c, f.why);
 	else if (c->eof)

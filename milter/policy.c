@@ -40,7 +40,7 @@ policy_word(enum policy_level lvl)
 }
 
 void
-policy_decide(struct gen *g, const char *raw, const char *via,
+policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
     struct policy_res *pr)
 {
 	struct decision		 d;
@@ -62,7 +62,12 @@ policy_decide(struct gen *g, const char *raw, const char *via,
 	default:
 		break;
 	}
-	decide_domain(g, raw, NULL, via, &d);
+	if (!nowait)
+		decide_domain(g, raw, NULL, via, &d);
+	else if (decide_cached(g, raw, via, &d) != 0) {
+		pr->lvl = POL_WAIT;
+		return;
+	}
 	(void)snprintf(pr->domain, sizeof(pr->domain), "%s", d.domain);
 	if (d.would)		/* monitor mode: never hold the mail */
 		pr->lvl = POL_MAY;
@@ -95,15 +100,19 @@ policy_decide(struct gen *g, const char *raw, const char *via,
 	decide_release(&d);
 }
 
-/* The socketmap answer for one domain; returns its level. */
+/* The socketmap answer for one domain; returns its level (nowait:
+ * POL_WAIT, and no answer, when it is not at hand). */
 static enum policy_level
-policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
+policy_domain(struct gen *g, const char *raw, int nowait, char *reply,
+    size_t len)
 {
 	struct policy_res	*pr = xmalloc(sizeof(*pr));
 	enum policy_level	 lvl;
 
-	policy_decide(g, raw, "policy", pr);
-	if (pr->lvl == POL_TEMP)
+	policy_decide(g, raw, "policy", nowait, pr);
+	if (pr->lvl == POL_WAIT)
+		;
+	else if (pr->lvl == POL_TEMP)
 		(void)snprintf(reply, len, "TEMP %s: %s", pr->domain,
 		    pr->text);
 	else
@@ -164,9 +173,11 @@ policy_route_has(const struct conf *c, const struct route_list *rl,
 	return 0;
 }
 
-/* The strictest answer among the domains routed to host:port. */
-static void
-policy_host(struct gen *g, const char *key, char *reply, size_t len)
+/* The strictest answer among the domains routed to host:port; -1 when
+ * nowait and one of them is not at hand. */
+static int
+policy_host(struct gen *g, const char *key, int nowait, char *reply,
+    size_t len)
 {
 	const struct conf	*c = g->conf;
 	char			 host[NAME_BUFLEN], one[1024];
@@ -177,7 +188,7 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 
 	if (policy_hostkey(key, host, sizeof(host), &port) != 0) {
 		(void)snprintf(reply, len, "NOTFOUND ");
-		return;
+		return 0;
 	}
 	if (port == 0)
 		port = c->probe_port;
@@ -188,7 +199,10 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 			parent = 1;
 			continue;
 		}
-		lvl = policy_domain(g, c->routes[i].key, one, sizeof(one));
+		lvl = policy_domain(g, c->routes[i].key, nowait, one,
+		    sizeof(one));
+		if (lvl == POL_WAIT)
+			return -1;
 		if (!found || lvl > best) {
 			best = lvl;
 			(void)snprintf(reply, len, "%s", one);
@@ -200,6 +214,7 @@ policy_host(struct gen *g, const char *key, char *reply, size_t len)
 		    "[smtproutes] entry only: no verdict names it", key);
 	else if (!found)
 		(void)snprintf(reply, len, "NOTFOUND ");
+	return 0;
 }
 
 static void
@@ -247,19 +262,24 @@ policy_cn_ok(const char *cn)
 
 /* Sendmail's access map: "TLS_Rcpt:DOMAIN" for tls_rcpt (SPEC 10), from
  * the same policy_decide() as the other maps. */
-static void
-policy_sendmail(struct gen *g, const char *key, char *reply, size_t len)
+static int
+policy_sendmail(struct gen *g, const char *key, int nowait, char *reply,
+    size_t len)
 {
 	struct policy_res	*pr;
+	int			 rc = 0;
 
 	if (strncasecmp(key, SM_TAG, sizeof(SM_TAG) - 1) != 0 ||
 	    policy_nokey(key + sizeof(SM_TAG) - 1)) {
 		(void)snprintf(reply, len, "NOTFOUND ");
-		return;
+		return 0;
 	}
 	pr = xmalloc(sizeof(*pr));
-	policy_decide(g, key + sizeof(SM_TAG) - 1, "sendmail", pr);
+	policy_decide(g, key + sizeof(SM_TAG) - 1, "sendmail", nowait, pr);
 	switch (pr->lvl) {
+	case POL_WAIT:
+		rc = -1;
+		break;
 	case POL_NONE:
 	case POL_MAY:
 		/* found, so no parent entry applies; TLS_connection
@@ -287,32 +307,43 @@ policy_sendmail(struct gen *g, const char *key, char *reply, size_t len)
 		    pr->text);
 	}
 	free(pr);
+	return rc;
 }
 
-void
-policy_answer(struct gen *g, const char *req, char *reply, size_t len)
+/* 0, or -1 when nowait and the answer is not at hand */
+static int
+policy_req(struct gen *g, const char *req, int nowait, char *reply,
+    size_t len)
 {
 	const char	*sp = strchr(req, ' '), *key;
 
 	if (sp == NULL) {
 		(void)snprintf(reply, len, "PERM malformed request");
-		return;
+		return 0;
 	}
 	key = sp + 1;
 	if ((size_t)(sp - req) == 9 && strncmp(req, "tlspolicy", 9) == 0) {
 		if (policy_nokey(key))
 			(void)snprintf(reply, len, "NOTFOUND ");
 		else if (*key == '[' || strchr(key, ':') != NULL)
-			policy_host(g, key, reply, len);
-		else
-			(void)policy_domain(g, key, reply, len);
+			return policy_host(g, key, nowait, reply, len);
+		else if (policy_domain(g, key, nowait, reply, len) ==
+		    POL_WAIT)
+			return -1;
 	} else if ((size_t)(sp - req) == 9 &&
 	    strncmp(req, "transport", 9) == 0)
 		policy_transport(g, key, reply, len);
 	else if ((size_t)(sp - req) == 6 && strncmp(req, "access", 6) == 0)
-		policy_sendmail(g, key, reply, len);
+		return policy_sendmail(g, key, nowait, reply, len);
 	else
 		(void)snprintf(reply, len, "PERM unknown map");
+	return 0;
+}
+
+void
+policy_answer(struct gen *g, const char *req, char *reply, size_t len)
+{
+	(void)policy_req(g, req, 0, reply, len);
 }
 
 void
@@ -325,6 +356,20 @@ policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 		(void)snprintf(reply, replylen, "TEMP no configuration loaded");
 		return;
 	}
-	policy_answer(g, req, reply, replylen);
+	(void)policy_req(g, req, 0, reply, replylen);
 	gen_unref(g);
+}
+
+int
+policy_lookup_nowait(void *arg, const char *req, size_t reqlen, char *reply,
+    size_t replylen)
+{
+	struct gen	*g = decide_gen();
+	int		 rc;
+
+	if (g == NULL)
+		return 0;
+	rc = policy_req(g, req, 1, reply, replylen);
+	gen_unref(g);
+	return rc == 0;
 }

@@ -49,7 +49,7 @@ query_tlspolicy(struct gen *g, const char *dom, char *reply, size_t len)
 {
 	struct policy_res	*pr = xmalloc(sizeof(*pr));
 
-	policy_decide(g, dom, "query", pr);
+	policy_decide(g, dom, "query", 0, pr);
 	if (pr->lvl == POL_TEMP)
 		(void)snprintf(reply, len, "defer %s %s %s: %s", pr->code,
 		    pr->xcode, pr->domain, pr->text);

@@ -1,15 +1,16 @@
-# bench.mk - `make bench` (issue 6): what the milter costs, measured on this
+# bench.mk - `make bench` (issues 6, 10): what the milter costs, measured on this
 # machine (included by GNUmakefile; not part of `make check`).
 #
 #   make bench              install missing packages (deps), build, run
 #                           bench/bench.py (about 10 minutes on 2 cores),
 #                           print the table and write docs/BENCHMARKS.md
 #   make bench BENCH_ARGS=--quick   small sizes, prints only (smoke test)
-#   make bench-build        build $(O)/bench/nullmilter and $(O)/bench/rcptlat
+#   make bench-build        build $(O)/bench/nullmilter, $(O)/bench/rcptlat
+#                           and $(O)/bench/policyload
 #
 # Needs root (a private Postfix instance's master); only loopback is used.
 
-BENCH_BINS	:= $(O)/bench/nullmilter $(O)/bench/rcptlat
+BENCH_BINS	:= $(O)/bench/nullmilter $(O)/bench/rcptlat $(O)/bench/policyload
 BENCH_ARGS	?=
 
 .PHONY: bench bench-build
@@ -22,6 +23,9 @@ $(O)/bench/nullmilter: bench/nullmilter.c | $(O)/bench
 
 $(O)/bench/rcptlat: bench/rcptlat.c $(LIB) | $(O)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+$(O)/bench/policyload: bench/policyload.c | $(O)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lm
 
 bench-build: $(PROGS) $(BENCH_BINS)
 

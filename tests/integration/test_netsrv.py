@@ -211,6 +211,55 @@ def test_socketmap_slow_does_not_block(ctx):
     fast.close()
 
 
+def test_socketmap_fast_path(ctx):
+    """netsrv_start_fast: what the fast handler answers comes back from the
+    I/O thread even while the only worker is busy; what it leaves goes to
+    the pool; a connection's replies stay in request order."""
+    _, addr = serve(ctx, "socketmap", "-w", "1", "-f")
+    slow = Conn(addr)
+    slow.send(ns("tlspolicy slow"))         # the one worker: 3 s
+    time.sleep(0.2)
+    c = Conn(addr)
+    t0 = time.monotonic()
+    for i in range(200):
+        assert c.req("tlspolicy fast%d.example" % i) == \
+            "FAST fast%d.example" % i
+    el = time.monotonic() - t0
+    assert el < 2.0, "fast answers waited for the busy worker: %.2fs" % el
+    # pipelined, mixed: fast, pool (behind the slow one), fast
+    c.send(ns("tlspolicy fast.a") + ns("tlspolicy b") + ns("tlspolicy fast.c")
+           + ns("tlspolicy fast.d"))
+    assert [c.reply() for _ in range(4)] == [
+        "FAST fast.a", "OK b", "FAST fast.c", "FAST fast.d"]
+    assert slow.reply() == "OK slow"
+    assert time.monotonic() - t0 < 6
+    # hostile input still gets PERM and a close, fast path or not
+    bad = Conn(addr)
+    bad.send(ns("tlspolicy fast.ok") + b"garbage")
+    assert bad.reply() == "FAST fast.ok"
+    r = bad.reply()
+    assert r is not None and r.startswith("PERM "), r
+    assert bad.at_eof()
+    assert c.req("tlspolicy fast.after") == "FAST fast.after"
+    for x in (slow, c, bad):
+        x.close()
+
+
+def test_line_fast_path(ctx):
+    _, addr = serve(ctx, "line", "-w", "1", "-f")
+    slow = Conn(addr)
+    slow.send(b"rcpt slow\n")
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    for i in range(50):
+        assert line_query(addr, b"rcpt fast%d.example\n" % i) == \
+            "FAST fast%d.example" % i
+    assert time.monotonic() - t0 < 2.0
+    assert line_query(addr, b"rcpt fast.x\nrcpt fast.y\n") == "FAST fast.x"
+    assert slow.line() == "OK slow"
+    assert slow.at_eof()
+
+
 # hostile requests: (bytes sent, PERM reason expected)
 HOSTILE = [
     (b"99999999999999999999:x,", "request too long"),

@@ -248,6 +248,43 @@ test_refresh(void)
 	cache_free(c);
 }
 
+static void
+test_peek(void)
+{
+	struct cache		*c = cache_new(fake_clock);
+	struct cache_answer	*a;
+	unsigned long		 before;
+
+	probe_delay_ms = 0;
+	n_runs = 0;
+	cache_set_limits(c, 10000, 10000, 10000, 100);
+	before = cache_probes(c);
+	T_OK(cache_peek(c, "peek.example", &probe, &a) == CACHE_TIMEOUT &&
+	    a == NULL, "peek: a cold key is no hit");
+	cache_drain(c);
+	T_OK(cache_probes(c) == before && cache_count(c) == 0,
+	    "peek: nothing started nor inserted for a cold key");
+	(void)get(c, "peek.example", NULL, 0);
+	cache_drain(c);
+	T_OK(cache_peek(c, "peek.example", &probe, &a) == CACHE_HIT &&
+	    a != NULL && strcmp(a->text, "run 1 for peek.example") == 0,
+	    "peek: a fresh entry is a hit");
+	cache_answer_unref(a);
+	fake_now += 9500;	/* 95% of its life: refresh ahead */
+	T_OK(cache_peek(c, "peek.example", &probe, &a) == CACHE_HIT,
+	    "peek: served at 95%% of its life");
+	cache_answer_unref(a);
+	cache_drain(c);
+	T_OK(n_runs == 2, "peek: started the refresh ahead (%u runs)",
+	    n_runs);
+	fake_now += 20000;	/* expired */
+	T_OK(cache_peek(c, "peek.example", &probe, &a) == CACHE_TIMEOUT &&
+	    a == NULL, "peek: an expired entry is no hit");
+	cache_drain(c);
+	T_OK(n_runs == 2, "peek: no probe for an expired entry");
+	cache_free(c);
+}
+
 static int
 keep_not_b(const char *domain, const char *key, void *arg)
 {
@@ -423,6 +460,7 @@ main(void)
 	test_lru();
 	test_deadline();
 	test_refresh();
+	test_peek();
 	test_prune();
 	test_stale_if_error();
 	test_epoch();
