@@ -14,7 +14,11 @@
  *    cached, waiting at most [probe] timeout): verified "OK secure
  *    match=NAMES servername=hostname", or "OK fingerprint match=DIGEST"
  *    when Postfix's name rules could not accept the certificate the probe
- *    verified; anything else "TEMP DOMAIN: TEXT". A host key answers for
+ *    verified; anything else "TEMP DOMAIN: TEXT". SPEC 12: dane "OK dane"
+ *    (no probe: Postfix's own opportunistic DANE); dane-only decided: a
+ *    host authenticated by its TLSA "OK dane-only", accepted otherwise
+ *    (secure TLSA all unusable) "OK dane", failed or temporary "TEMP
+ *    DOMAIN: TEXT" (Postfix defers). A host key answers for
  *    the domains whose exact [smtproutes] entry has a route to that host
  *    and port (a key without a port means [probe] port, as a route without
  *    one does): the strictest of their answers (TEMP > fingerprint >

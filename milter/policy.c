@@ -49,12 +49,20 @@ policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
 	case TLS_REQUIRED:
 		(void)snprintf(reply, len, "OK encrypt");
 		return POL_ENCRYPT;
+	case TLS_DANE:		/* SPEC 12: Postfix's own opportunistic DANE */
+		(void)snprintf(reply, len, "OK dane");
+		return POL_ENCRYPT;
 	default:
 		break;
 	}
 	decide_domain(g, raw, NULL, "policy", &d);
-	if (d.action == ACTION_ACCEPT && d.a != NULL && d.a->match[0] != '\0'
-	    && d.a->kind == CACHE_OK) {
+	if (s == TLS_DANE_ONLY && d.action == ACTION_ACCEPT && d.a != NULL &&
+	    d.a->kind == CACHE_OK && d.a->match[0] != '\0') {
+		/* match: "dane-only" (TLSA authenticated) or "dane" */
+		(void)snprintf(reply, len, "OK %s", d.a->match);
+		lvl = POL_SECURE;
+	} else if (d.action == ACTION_ACCEPT && d.a != NULL &&
+	    d.a->match[0] != '\0' && d.a->kind == CACHE_OK) {
 		if (d.a->fpr[0] != '\0') {
 			(void)snprintf(reply, len, "OK fingerprint match=%s",
 			    d.a->fpr);
