@@ -128,6 +128,9 @@ def test_dane_postfix_delivers_over_dane(ctx):
     send(pf, "alice@" + DOM, "dane one")
     env = wait_delivery(pf, W["srv"], "dane one", timeout=60)
     assert env["tls"] is True, env
+    hdr = b"X-TLS-Verify: ee.danepf.test=verified (dane-only; host=" + \
+        MX.encode() + b"; note=dane TLSA 3 1 1)"
+    assert hdr in env["data"].replace(b"\r\n ", b" "), env["data"][:800]
     log = pf.logtext()
     assert "Verified TLS connection established to %s[%s]" % (MX, IP) \
         in log, log[-3000:]
