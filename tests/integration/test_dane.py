@@ -11,6 +11,7 @@ Zone dane.test (signed), MX hosts on 127.0.12.x, all on one probe port P:
   pkix    MX mx-pkix   TLSA 0 1 1 and 1 1 1 only (unusable for SMTP)
   pkixpl  MX mx-pkixpl same, the server offers no STARTTLS
   notlsa  MX mx-notlsa no TLSA (secure denial)
+  mxbogus MX changed after signing (Unbound: SERVFAIL)
 Zone plain.test (unsigned: insecure): MX mx.plain.test, no DANE.
 """
 import json
@@ -76,6 +77,9 @@ def setup_module(mctx):
     for h in ("mx-pkix.dane.test", "mx-pkixpl.dane.test"):
         z.add("dane.test", _tlsa(port, h, "1 1 1 " + pk))
         z.add("dane.test", _tlsa(port, h, "0 1 1 " + pk))
+    # an MX RRset changed after signing: bogus
+    z.add("dane.test", "mxbogus.dane.test. 300 IN MX 10 mx-ee.dane.test.")
+    z.bogus("dane.test", "mxbogus.dane.test.", "MX", "20 mx-ee.dane.test.")
     z.add("plain.test", "plain.test. 300 IN MX 10 mx.plain.test.")
     z.add("plain.test", "mx.plain.test. 300 IN A %s" % HOSTS["plain"])
     z.start()
@@ -151,6 +155,13 @@ def test_dane_bogus_tlsa_is_temporary(ctx):
             dump(d)
     # the server was never contacted: no fallback to a weaker check
     assert "no fallback" in d["reason"], dump(d)
+
+
+def test_dane_bogus_mx_is_temporary(ctx):
+    rc, d, _ = run(ctx, W["conf"], "mxbogus.dane.test")
+    expect(d, rc, 75, result="unknown", action="defer", code="451",
+           xcode="4.4.3", policy="dane", attempts=[])
+    assert d["reply"].startswith("451 4.4.3 "), dump(d)
 
 
 def test_dane_unsigned_zone_falls_back_or_fails(ctx):
