@@ -72,7 +72,8 @@ rr(struct msg *m, const char *owner, int type, const void *rd, size_t rdlen,
 	put16(m, 60);
 	at = m->len;
 	put16(m, 0);
-	memcpy(m->b + m->len, rd, rdlen);
+	if (rdlen > 0)		/* rd may be NULL then */
+		memcpy(m->b + m->len, rd, rdlen);
 	m->len += rdlen;
 	if (name != NULL)
 		putname(m, name);
