@@ -21,7 +21,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import dnssec  # noqa: E402
+import miltersvc  # noqa: E402
 import tvtest  # noqa: E402
+from sockmapclient import SockmapClient  # noqa: E402
 from probecase import dump, expect, run  # noqa: E402
 
 W = {}
@@ -217,24 +219,30 @@ def test_dane_conf_needs_dnssec_and_loopback(ctx):
         assert cp.returncode == 78 and "loopback" in cp.stderr, cp.stderr
 
 
-def _policy(ctx, c, key):
-    cp = ctx.run([os.path.join(ctx.build, "tlsverify-probe"), "-c", c,
-                  "--policy", key])
-    line = cp.stdout.splitlines()[0]
-    return cp.returncode, line.split(" -> ", 1)[1]
-
-
 def test_dane_policy_service_answers(ctx):
-    c = conf(ctx, "pol.conf", {"ee.dane.test": "dane-only",
-                               "wrong.dane.test": "dane-only",
-                               "pkix.dane.test": "dane-only",
-                               "plain.test": "dane"})
-    assert _policy(ctx, c, "ee.dane.test") == (0, "OK dane-only")
-    assert _policy(ctx, c, "plain.test") == (0, "OK dane")
-    assert _policy(ctx, c, "pkix.dane.test") == (0, "OK dane")
-    rc, ans = _policy(ctx, c, "wrong.dane.test")
-    assert rc == 75 and ans.startswith("TEMP wrong.dane.test: "), ans
-    assert "DANE authentication failed" in ans, ans
+    """The daemon's socketmap (SPEC 10/12), as Postfix asks it."""
+    ppol = ctx.port()
+    miltersvc.start(
+        ctx, probe={"port": W["port"], "ca_file": W["pkix_ca"].cert,
+                    "timeout": 10, "helo": "probe.test"},
+        dns={"nameserver": W["zones"].nameserver, "timeout": 3,
+             "dnssec": True},
+        destinations={"ee.dane.test": "dane-only",
+                      "wrong.dane.test": "dane-only",
+                      "bogus.dane.test": "dane-only",
+                      "pkix.dane.test": "dane-only", "plain.test": "dane"},
+        extra={"policy": {"socket": "inet:%d@127.0.0.1" % ppol}})
+    tvtest.wait_tcp("127.0.0.1", ppol, timeout=15)
+    c = SockmapClient(ppol)
+    q = lambda d: c.query("tlspolicy " + d)    # noqa: E731
+    assert q("ee.dane.test") == "OK dane-only"
+    assert q("plain.test") == "OK dane"
+    assert q("pkix.dane.test") == "OK dane"
+    ans = q("wrong.dane.test")
+    assert ans.startswith("TEMP wrong.dane.test: ") and \
+        "DANE authentication failed" in ans, ans
+    ans = q("bogus.dane.test")
+    assert ans.startswith("TEMP bogus.dane.test: ") and "TLSA" in ans, ans
 
 
 def test_dane_json_keys_under_seed_settings(ctx):
