@@ -33,6 +33,8 @@ enum tls_setting {
 	TLS_PREFERRED_VERIFY,
 	TLS_REQUIRED_VERIFY,
 	TLS_REQUIRED_VERIFY_HOSTED,
+	TLS_DANE,		/* SPEC 12: DANE where secure TLSA, else preferred */
+	TLS_DANE_ONLY,		/* SPEC 12: a host without usable TLSA fails */
 	TLS_SETTING_COUNT
 };
 
@@ -128,6 +130,9 @@ struct conf {
 	struct ipaddr	 nameserver;	/* valid when has_nameserver */
 	unsigned	 nameserver_port; /* default 53 */
 	unsigned	 dns_timeout;	/* seconds, default 5 */
+	int		 dnssec;	/* yes/no, default no: trust the AD bit
+					   of nameserver (SPEC 12); yes needs
+					   a loopback nameserver */
 
 	/* [cache] */
 	unsigned	 verified_ttl;	/* default 3600 */
@@ -161,6 +166,9 @@ int		 conf_load(const char *path, struct conf **out,
 int		 conf_load_mem(const char *buf, size_t len, const char *name,
 		    struct conf **out, char *err, size_t errlen);
 void		 conf_free(struct conf *);
+
+/* 1 for the settings that need [dns] dnssec = yes (dane, dane-only). */
+int		 conf_setting_needs_dnssec(enum tls_setting);
 
 /* Exact domain, then closest ".parent", then "default", then none.
  * *key (may be NULL) receives the key that matched, or "default"/"none". */

@@ -63,6 +63,7 @@ struct conf_parse {
 	unsigned long	 seen;		/* scalar keys already set (bits) */
 	size_t		 dest_cap, route_cap;
 	int		 default_line;	/* line of [destinations] default */
+	int		 dnssec_line;	/* line of [dns] dnssec, 0: not set */
 	int		 has_err;
 	int		 err_line;
 	char		 err[CONF_ERRLEN];
@@ -77,6 +78,7 @@ int	conf_check_word(struct conf_parse *, const char *key, const char *v);
 int	conf_check_header(struct conf_parse *, const char *v);
 int	conf_check_helo(struct conf_parse *, const char *v);
 int	conf_has_space(const char *);
+int	conf_check_dnssec(struct conf_parse *);
 int	conf_fail(struct conf_parse *, int line, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	conf_parse_uint(struct conf_parse *, const char *what, const char *s,

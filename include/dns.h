@@ -29,6 +29,13 @@
  * Every call appends what it asked and what it got to the trace (may be
  * NULL), e.g. "MX example.com: 10 mx01.subd.emailhosted.not, ..." or
  * "A mx01.subd.emailhosted.not: 127.0.0.2" or "PTR 127.0.0.2: NXDOMAIN".
+ *
+ * DNSSEC (SPEC 12): with [dns] dnssec = yes every query carries EDNS0 with
+ * the DO bit and RES_TRUSTAD, and dns_last_secure() tells whether the last
+ * answer (records, NODATA or NXDOMAIN alike) had the AD bit set by the
+ * configured (validating, loopback) resolver; trace lines of answers then
+ * end in "(DNSSEC: secure)" or "(DNSSEC: insecure)". Without dnssec it is
+ * always 0. A resolver's SERVFAIL (bogus data) stays DNS_TEMP.
  */
 #ifndef TV_DNS_H
 #define TV_DNS_H
@@ -52,6 +59,15 @@ enum dns_status {
 
 struct dns_ctx;
 
+/* One TLSA record (RFC 6698); data points into the owning array's block. */
+#define DNS_TLSA_MAXDATA	4096	/* longer association data: skipped */
+#define DNS_MAXTLSA	16	/* records kept per TLSA answer */
+struct dns_tlsa {
+	unsigned char	 usage, selector, mtype;
+	size_t		 len;
+	unsigned char	 data[DNS_TLSA_MAXDATA];
+};
+
 struct dns_mx {
 	unsigned	pref;
 	char		name[NAME_BUFLEN];	/* A-label, no trailing dot */
@@ -62,6 +78,9 @@ struct dns_ctx	*dns_open(const struct conf *, char *err, size_t errlen);
 void		 dns_close(struct dns_ctx *);
 void		 dns_set_deadline(struct dns_ctx *, const struct deadline *);
 void		 dns_set_trace(struct dns_ctx *, struct trace *);
+
+/* 1 when the last answer was validated (AD bit, dnssec = yes only). */
+int		 dns_last_secure(const struct dns_ctx *);
 
 /* Reason text of the last failed lookup ("SERVFAIL", "timeout", ...). */
 const char	*dns_last_error(const struct dns_ctx *);
@@ -86,6 +105,15 @@ enum dns_status	 dns_ptr(struct dns_ctx *, const struct ipaddr *,
 void		 dns_names_free(char **, size_t);
 
 /*
+ * TLSA records of name ("_25._tcp.mx.example"); *secure = 1 when the
+ * answer was validated (dns_last_secure()). Records with more than
+ * DNS_TLSA_MAXDATA bytes of data, or fewer than 3 bytes of RDATA, are
+ * skipped (traced). Free *out with free().
+ */
+enum dns_status	 dns_tlsa(struct dns_ctx *, const char *name,
+		    struct dns_tlsa **out, size_t *n, int *secure);
+
+/*
  * Forward confirmation: *confirmed = 1 when name's A (for an IPv4 ip) or
  * AAAA (IPv6) records contain ip. Returns the status of that lookup.
  */
@@ -95,8 +123,8 @@ enum dns_status	 dns_forward_confirm(struct dns_ctx *, const char *name,
 /*
  * The answer parser every lookup above uses, exported for the fuzzer
  * (fuzz/fuzz_dns.c) and for tests. msg[0..len) is a whole DNS message as
- * the server sent it (len <= 65536); type is ns_t_mx, ns_t_a, ns_t_aaaa
- * or ns_t_ptr (another type: DNS_INVALID); what names the question in
+ * the server sent it (len <= 65536); type is ns_t_mx, ns_t_a, ns_t_aaaa,
+ * ns_t_ptr or ns_t_tlsa (another type: DNS_INVALID); what names the question in
  * trace lines. It applies every limit stated above and returns DNS_OK
  * (records in *out), DNS_NODATA or DNS_INVALID; the reason is in
  * dns_last_error(). *out is zeroed first and holds allocations only on
@@ -107,6 +135,7 @@ struct dns_answer {
 	struct dns_mx	*mx;		/* MX: sorted by preference */
 	struct ipaddr	*addrs;		/* A / AAAA */
 	char		**names;	/* PTR */
+	struct dns_tlsa	*tlsa;		/* TLSA */
 	size_t		 n;		/* entries in the array of type */
 	int		 null_mx;	/* MX: a null MX (n is then 0) */
 	size_t		 nroot;		/* MX: "." targets seen */

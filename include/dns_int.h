@@ -18,6 +18,8 @@ struct dns_ctx {
 	int			 has_deadline;
 	struct deadline		 deadline;	/* copied by dns_set_deadline */
 	struct trace		*trace;
+	int			 dnssec;	/* [dns] dnssec = yes */
+	int			 ad;		/* last answer had AD (dnssec) */
 	char			 err[128];
 };
 

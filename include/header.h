@@ -5,7 +5,8 @@
  *   example.com=verified (required-verify; host=mx01.subd.emailhosted.not;
  *   matched=CN:*.emailhosted.not~ptr:mx0a.emailhosted.not)
  * "host=" is left out when no host was reached, "matched=" when nothing
- * matched (TYPE is dNSName or CN, then presented name "~" reference source
+ * matched; a host authenticated by DANE adds "note=dane TLSA U S M" (the
+ * setting says dane or dane-only, SPEC 12) (TYPE is dNSName or CN, then presented name "~" reference source
  * ":" reference name). header_entry_fmt() is the same from parts (note, when
  * not NULL, is added as "note=NOTE" with spaces kept). Every byte that is not
  * printable ASCII, and any of ";(),=\"\\" inside a field, becomes '?', so the

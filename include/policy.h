@@ -15,7 +15,11 @@
  *    match=NAMES servername=hostname", or "OK fingerprint match=DIGEST"
  *    when Postfix's name rules could not accept the certificate the probe
  *    verified; anything else "TEMP DOMAIN: TEXT" ("OK may" in monitor
- *    mode, SPEC 13). A host key answers for
+ *    mode, SPEC 13). SPEC 12: dane "OK dane"
+ *    (no probe: Postfix's own opportunistic DANE); dane-only decided: a
+ *    host authenticated by its TLSA "OK dane-only", accepted otherwise
+ *    (secure TLSA all unusable) "OK dane", failed or temporary "TEMP
+ *    DOMAIN: TEXT" (Postfix defers). A host key answers for
  *    the domains whose exact [smtproutes] entry has a route to that host
  *    and port (a key without a port means [probe] port, as a route without
  *    one does): the strictest of their answers (TEMP > fingerprint >
@@ -75,7 +79,8 @@
 /* Strictness of an answer, for host keys shared by several domains. */
 enum policy_level {
 	POL_WAIT = -1,	/* nowait: the answer needs a probe or a wait */
-	POL_NONE = 0, POL_MAY, POL_ENCRYPT, POL_SECURE, POL_FPR, POL_TEMP
+	POL_NONE = 0, POL_MAY, POL_DANE, POL_ENCRYPT, POL_DANE_ONLY,
+	POL_SECURE, POL_FPR, POL_TEMP
 };
 
 #define POLICY_ARGLEN	4096

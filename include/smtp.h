@@ -32,6 +32,8 @@
  * The handshake asks for OCSP stapling (status_request); a stapled
  * response of at most SMTP_MAXSTAPLE bytes is kept in ocsp/ocsp_len (DER,
  * unverified: cert_check_rev() judges it).
+ * With lim->dane set the handshake is prepared with dane_ssl_setup() and
+ * its outcome kept in dane (dane_collect()).
  * smtp_result_free() frees the certificates and the stapled response
  * (not the struct).
  *
@@ -47,6 +49,7 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 #include "conf.h"
+#include "dane.h"
 #include "deadline.h"
 #include "trace.h"
 
@@ -92,12 +95,15 @@ struct smtp_result {
 	long		 verify_result;	/* SSL_get_verify_result() */
 	unsigned char	*ocsp;		/* owned: stapled OCSP response, or NULL */
 	size_t		 ocsp_len;
+	struct dane_result dane;	/* when limits->dane was set and tls */
 };
 
 /* Per-step limits of one session (milliseconds; 0: the deadline only). */
 struct smtp_limits {
 	long		 connect_ms;
 	long		 command_ms;
+	const struct dane_set *dane;	/* NULL, or the session is judged
+					   by these TLSA records (dane.h) */
 };
 
 void	smtp_reply_init(struct smtp_reply *);

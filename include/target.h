@@ -33,6 +33,11 @@
  * an IP route; SPEC 4.2 c). A temporary failure of that lookup is recorded in
  * mx_status.
  *
+ * DNSSEC (SPEC 12, [dns] dnssec = yes): mx_secure = 1 when the domain's MX
+ * answer (or, for an implicit MX, its NODATA/NXDOMAIN answer) was
+ * validated; a target's secure = 1 when every A/AAAA answer of its host
+ * (records or NODATA) was validated. Both stay 0 without dnssec.
+ *
  * Returns 0 when the list could be built (possibly empty), -1 when the
  * domain's own lookups failed: then status says why (DNS_TEMP, DNS_NOTFOUND
  * for a domain with neither MX nor address, DNS_INVALID) and reason has the
@@ -66,6 +71,7 @@ struct target {
 	enum dns_status	 dns_status;	/* when resolved == 0 */
 	char		 dns_reason[128];
 	struct ipaddr	 ip;
+	int		 secure;	/* the host's A/AAAA answers validated */
 	char		**names;	/* route or MX names leading to ip */
 	size_t		 n_names;
 };
@@ -81,6 +87,7 @@ struct target_list {
 	char		**mx_names;	/* see want_mx_names */
 	size_t		 n_mx;
 	enum dns_status	 mx_status;
+	int		 mx_secure;	/* the MX answer was validated */
 };
 
 int	target_build(struct dns_ctx *, const struct conf *, const char *domain,

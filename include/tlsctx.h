@@ -8,7 +8,8 @@
  * on the SSL_CTX's verify parameters: cert_check() wants a CRL for the
  * leaf's issuer; cert_check_rev() follows [probe] revocation), TLS 1.0
  * or newer, SSL_VERIFY_NONE (Phase I is judged after the handshake, so that
- * a failing chain is still reported with its names). Returns NULL with a
+ * a failing chain is still reported with its names), and DANE enabled for
+ * the sessions that ask for it (SSL_CTX_dane_enable; dane.h). Returns NULL with a
  * reason in err when a file cannot be read. The SSL_CTX is read-only after
  * this and shared by all threads; free it with SSL_CTX_free().
  */

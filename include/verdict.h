@@ -24,7 +24,13 @@
  *
  * result is the word used in the header and the log: "verified",
  * "unverified" (TLS, not verified), "plain" (no TLS), "unknown"
- * (temporary), "null-mx", "no-host", "not-probed".
+ * (temporary), "null-mx", "no-host", "not-probed", and under dane and
+ * dane-only (SPEC 12) "no-policy" (no secure TLSA: opportunistic, as
+ * preferred; accept) and "encrypted" (secure TLSA all unusable: TLS
+ * required without authentication, negotiated; accept). Under dane and
+ * dane-only a DANE failure (unverified, or dane-only's host without
+ * usable TLSA) is x.7.5, no STARTTLS x.7.10, and a temporary verdict is
+ * deferred like under a required setting.
  */
 #ifndef TV_VERDICT_H
 #define TV_VERDICT_H
@@ -33,6 +39,7 @@
 #include <netinet/in.h>
 #include "conf.h"
 #include "cert.h"
+#include "dane.h"
 #include "ident.h"
 #include "smtp.h"
 #include "target.h"
@@ -47,7 +54,11 @@ enum outcome {
 	OUTCOME_NO_TLS,		/* reached, no TLS */
 	OUTCOME_NO_HOST,	/* domain or its hosts do not exist / invalid */
 	OUTCOME_NULL_MX,	/* RFC 7505 */
-	OUTCOME_TEMP		/* could not be judged for a temporary reason */
+	OUTCOME_TEMP,		/* could not be judged for a temporary reason */
+	OUTCOME_NO_POLICY,	/* dane: no secure TLSA, opportunistic (as
+				   preferred), nothing probed */
+	OUTCOME_ENCRYPTED	/* dane*: secure TLSA all unusable, TLS
+				   negotiated without authentication */
 };
 
 enum action {
@@ -84,6 +95,12 @@ struct attempt {
 	char		 tls_version[32];
 	char		 cipher[64];
 	char		 reason[256];
+	int		 tlsa_secure;	/* dane*: a validated TLSA RRset */
+	size_t		 n_tlsa, n_usable; /* its records, usable ones */
+	int		 dane;		/* judged by DANE (usable TLSA) */
+	char		 tlsa[DANE_TEXTLEN]; /* the record that matched, "" */
+	int		 no_policy;	/* dane: no secure TLSA, opportunistic */
+	int		 no_dane;	/* dane-only: no usable secure TLSA */
 	size_t		 trace_from;	/* this attempt's lines in the trace */
 	size_t		 trace_to;
 };
@@ -94,6 +111,7 @@ struct verdict {
 	enum tls_setting setting;
 	char		 setting_key[NAME_BUFLEN]; /* destinations key used */
 	enum outcome	 outcome;
+	const char	*policy;		/* "dane", "pkix" or NULL (SPEC 12) */
 	int		 temporary;
 	enum action	 action;
 	char		 code[4];		/* "" for accept/tag */

@@ -96,6 +96,7 @@ static const struct conf_key conf_keys[] = {
 	    268435456 },
 	{ CONF_SECT_DNS, "nameserver", K_NAMESERVER, 0, 0, 0 },
 	{ CONF_SECT_DNS, "timeout", K_UINT, OFF(dns_timeout), 1, 3600 },
+	{ CONF_SECT_DNS, "dnssec", K_BOOL, OFF(dnssec), 0, 0 },
 	{ CONF_SECT_CACHE, "verified_ttl", K_UINT, OFF(verified_ttl), 0, 604800 },
 	{ CONF_SECT_CACHE, "failed_ttl", K_UINT, OFF(failed_ttl), 0, 604800 },
 	{ CONF_SECT_CACHE, "tempfail_ttl", K_UINT, OFF(tempfail_ttl), 0, 604800 },
@@ -303,6 +304,8 @@ conf_scalar(struct conf_parse *p, const char *name, const char *v)
 	    CONF_PREV_SCALAR;
 	(void)snprintf(p->prev_key, sizeof(p->prev_key), "%s", name);
 	p->prev_line = p->lineno;
+	if (conf_keys[i].off == OFF(dnssec) && conf_keys[i].kind == K_BOOL)
+		p->dnssec_line = p->lineno;
 	return conf_set(p, &conf_keys[i], v);
 }
 
@@ -489,6 +492,8 @@ conf_load_stream(struct conf_parse *p, const char *path, struct conf **out,
 	else if (r != 0)
 		(void)conf_fail(p, r, "syntax error");
 	if (p->has_err)
+		goto out;
+	if (conf_check_dnssec(p) != 0)
 		goto out;
 	conf_default_helo(p->c);
 	conf_revocation_defaults(p->c);

@@ -6,7 +6,12 @@
  * bytes without ':'), conf_check_helo() (a host name or [address]),
  * conf_check_word() (1-64 letters, digits, '-' or '_': a Postfix transport
  * name), conf_has_space(). Each returns 0, or -1 after conf_fail().
+ * conf_check_dnssec() checks the whole file once it is read (SPEC 12):
+ * dnssec = yes needs a loopback nameserver (the AD bit is trusted only
+ * from a validating resolver on this machine), and the settings that need
+ * DNSSEC (dane, dane-only) are refused without dnssec = yes.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -120,4 +125,38 @@ conf_check_word(struct conf_parse *p, const char *key, const char *v)
 		return conf_fail(p, p->lineno, "%s: '%.60s': expected 1-64 "
 		    "letters, digits, '-' or '_'", key, v);
 	return 0;
+}
+
+static int
+conf_is_loopback(const struct ipaddr *a)
+{
+	if (a->family == AF_INET)
+		return (ntohl(a->u.v4.s_addr) >> 24) == 127;
+	return a->family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a->u.v6);
+}
+
+int
+conf_check_dnssec(struct conf_parse *p)
+{
+	const struct conf	*c = p->c;
+	size_t			 i;
+
+	if (c->dnssec && (!c->has_nameserver ||
+	    !conf_is_loopback(&c->nameserver)))
+		return conf_fail(p, p->dnssec_line, "dnssec = yes needs "
+		    "[dns] nameserver set to a validating resolver on a "
+		    "loopback address (127.0.0.0/8 or ::1)");
+	if (c->dnssec)
+		return 0;
+	for (i = 0; i < c->n_dests; i++)	/* the earliest line is kept */
+		if (conf_setting_needs_dnssec(c->dests[i].setting))
+			(void)conf_fail(p, c->dests[i].line, "'%.60s': "
+			    "setting %s needs [dns] dnssec = yes",
+			    c->dests[i].key,
+			    conf_setting_name(c->dests[i].setting));
+	if (c->has_default && conf_setting_needs_dnssec(c->default_setting))
+		(void)conf_fail(p, p->default_line, "'default': setting %s "
+		    "needs [dns] dnssec = yes",
+		    conf_setting_name(c->default_setting));
+	return p->has_err ? -1 : 0;
 }

@@ -43,7 +43,7 @@
 
 static const char *const conf_setting_names[TLS_SETTING_COUNT] = {
 	"none", "preferred", "required", "preferred-verify",
-	"required-verify", "required-verify-hosted"
+	"required-verify", "required-verify-hosted", "dane", "dane-only"
 };
 
 /* name -> out (NAME_BUFLEN + 1 bytes): ".a-label" or "a-label". */
@@ -79,7 +79,8 @@ conf_route_dest(struct conf_parse *p, const char *name, const char *val)
 	if (conf_setting_parse(val, &s) == -1)
 		return conf_fail(p, p->lineno, "'%.60s': unknown TLS setting "
 		    "'%.40s' (none, preferred, required, preferred-verify, "
-		    "required-verify, required-verify-hosted)", name, val);
+		    "required-verify, required-verify-hosted, dane, dane-only)",
+		    name, val);
 	if (strcasecmp(name, "default") == 0) {
 		if (c->has_default)
 			return conf_fail(p, p->lineno, "duplicate key "
@@ -428,6 +429,12 @@ conf_setting_name(enum tls_setting s)
 	if ((unsigned)s >= TLS_SETTING_COUNT)
 		return "invalid";
 	return conf_setting_names[s];
+}
+
+int
+conf_setting_needs_dnssec(enum tls_setting s)
+{
+	return s == TLS_DANE || s == TLS_DANE_ONLY;
 }
 
 int

@@ -16,7 +16,10 @@
  * match as Postfix compares them: dNSNames when there is one, else the
  * CN), and, when that list would not let Postfix accept the certificate
  * the probe verified (the match used the CN of a certificate with
- * dNSNames), the SHA-256 digest of its public key.
+ * dNSNames), the SHA-256 digest of its public key. Under dane and
+ * dane-only (SPEC 12) match holds the Postfix level instead: "dane-only"
+ * when a host was authenticated by its TLSA records, else "dane" (secure
+ * TLSA all unusable, or no TLSA under dane); fpr and cn stay empty.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -197,6 +200,12 @@ decide_policy_data(const struct verdict *v, char *match, size_t mlen,
 	int			 ok = 0;
 
 	match[0] = fpr[0] = cn[0] = '\0';
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY) {
+		if (v->action == ACTION_ACCEPT)
+			(void)snprintf(match, mlen, "%s", v->outcome ==
+			    OUTCOME_VERIFIED ? "dane-only" : "dane");
+		return;
+	}
 	if (v->outcome != OUTCOME_VERIFIED || v->best < 0)
 		return;
 	a = &v->attempts[v->best];
@@ -290,7 +299,8 @@ int
 decide_is_required(enum tls_setting s)
 {
 	return s == TLS_REQUIRED || s == TLS_REQUIRED_VERIFY ||
-	    s == TLS_REQUIRED_VERIFY_HOSTED;
+	    s == TLS_REQUIRED_VERIFY_HOSTED || s == TLS_DANE ||
+	    s == TLS_DANE_ONLY;	/* SPEC 12: a dane failure is never a tag */
 }
 
 static const char *

@@ -102,6 +102,11 @@ dns_open(const struct conf *conf, char *err, size_t errlen)
 	}
 	ctx->res->options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	ctx->res->options |= RES_IGNTC;		/* TCP retry: dns_tcp.c */
+	if (conf != NULL && conf->dnssec) {	/* SPEC 12: EDNS0 DO, keep AD */
+		ctx->res->options |= RES_USE_EDNS0 | RES_USE_DNSSEC |
+		    RES_TRUSTAD;
+		ctx->dnssec = 1;
+	}
 	if (conf != NULL && conf->has_nameserver)
 		dns_set_nameserver(ctx->res, conf);
 	ctx->timeout = conf != NULL && conf->dns_timeout > 0 ?
@@ -135,6 +140,12 @@ dns_set_trace(struct dns_ctx *ctx, struct trace *t)
 	ctx->trace = t;
 }
 
+int
+dns_last_secure(const struct dns_ctx *ctx)
+{
+	return ctx->ad;
+}
+
 const char *
 dns_last_error(const struct dns_ctx *ctx)
 {
@@ -152,6 +163,24 @@ dns_status_str(enum dns_status s)
 	case DNS_INVALID:	return "INVALID";
 	}
 	return "?";
+}
+
+/* The AD bit of the response in ctx->buf (a response: QR set), kept only
+ * when the configuration trusts it. NODATA and NXDOMAIN answers are in
+ * the buffer too (glibc copies them before it fails). */
+static void
+dns_set_ad(struct dns_ctx *ctx)
+{
+	ctx->ad = ctx->dnssec && (ctx->buf[2] & 0x80) &&
+	    (ctx->buf[3] & 0x20);
+}
+
+static const char *
+dns_sec_note(const struct dns_ctx *ctx)
+{
+	if (!ctx->dnssec)
+		return "";
+	return ctx->ad ? " (DNSSEC: secure)" : " (DNSSEC: insecure)";
 }
 
 /* Map a failed res_nquery() to a status and reason. */
@@ -240,9 +269,15 @@ dns_query(struct dns_ctx *ctx, const char *name, int type, size_t *len)
 	ctx->res->retry = 1;
 	errno = 0;
 	memset(ctx->buf, 0, HFIXEDSZ);		/* no stale header below */
+	ctx->ad = 0;
 	n = res_nquery(ctx->res, name, ns_c_in, type, ctx->buf, DNS_ANSLEN);
-	if ((ctx->buf[2] & 0x82) == 0x82)	/* a response with TC */
-		return dns_query_tcp(ctx, name, type, len);
+	if ((ctx->buf[2] & 0x82) == 0x82) {	/* a response with TC */
+		enum dns_status st = dns_query_tcp(ctx, name, type, len);
+
+		dns_set_ad(ctx);
+		return st;
+	}
+	dns_set_ad(ctx);
 	if (n < 0)
 		return dns_map_herrno(ctx, ctx->res->res_h_errno, errno);
 	*len = (size_t)n;
@@ -265,10 +300,11 @@ dns_trace_fail(struct dns_ctx *ctx, const char *what, const char *name,
     enum dns_status st)
 {
 	if (st == DNS_NOTFOUND)
-		trace_add(ctx->trace, "%s %s: NXDOMAIN", what, name);
+		trace_add(ctx->trace, "%s %s: NXDOMAIN%s", what, name,
+		    dns_sec_note(ctx));
 	else if (st == DNS_NODATA)
-		trace_add(ctx->trace, "%s %s: NODATA (no %s record)", what,
-		    name, what);
+		trace_add(ctx->trace, "%s %s: NODATA (no %s record)%s", what,
+		    name, what, dns_sec_note(ctx));
 	else
 		trace_add(ctx->trace, "%s %s: %s (%s)", what, name,
 		    dns_status_str(st), ctx->err);
@@ -290,7 +326,7 @@ dns_mx_trace(struct dns_ctx *ctx, const char *domain, struct dns_mx *mx,
 	if (nroot > 0)
 		dns_cat(line, sizeof(line), " ",
 		    "(MX \".\" beside host names ignored)");
-	trace_add(ctx->trace, "MX %s: %s", domain, line);
+	trace_add(ctx->trace, "MX %s: %s%s", domain, line, dns_sec_note(ctx));
 }
 
 /* Query and parse: the common part of every lookup. */
@@ -383,7 +419,8 @@ dns_addrs(struct dns_ctx *ctx, const char *name, int family,
 		return st;
 	}
 	dns_addrs_text(*out, *n, line, sizeof(line));
-	trace_add(ctx->trace, "%s %s: %s", what, name, line);
+	trace_add(ctx->trace, "%s %s: %s%s", what, name, line,
+	    dns_sec_note(ctx));
 	return DNS_OK;
 }
 
@@ -483,5 +520,27 @@ dns_forward_confirm(struct dns_ctx *ctx, const char *name,
 	    name, line, *confirmed ? "contains" : "does not contain", ipt,
 	    *confirmed ? "yes" : "no");
 	free(a);
+	return DNS_OK;
+}
+enum dns_status
+dns_tlsa(struct dns_ctx *ctx, const char *name, struct dns_tlsa **out,
+    size_t *n, int *secure)
+{
+	struct dns_answer	ans;
+	enum dns_status		st;
+
+	*out = NULL;
+	*n = 0;
+	*secure = 0;
+	st = dns_lookup(ctx, name, ns_t_tlsa, name, &ans);
+	if (st != DNS_OK) {
+		dns_trace_fail(ctx, "TLSA", name, st);
+		return st;
+	}
+	*secure = ctx->ad;
+	trace_add(ctx->trace, "TLSA %s: %zu record(s)%s", name, ans.n,
+	    dns_sec_note(ctx));
+	*out = ans.tlsa;
+	*n = ans.n;
 	return DNS_OK;
 }

@@ -24,6 +24,12 @@
  * (canonically one record with preference 0) is a null MX. A "." target
  * mixed with real MX hosts is ignored (and traced).
  *
+ * TLSA (RFC 6698): RDATA is usage, selector, matching type (one byte
+ * each) and the association data; a record with fewer than 3 bytes is
+ * malformed (DNS_INVALID), one with more than DNS_TLSA_MAXDATA bytes of
+ * data is skipped and traced; at most DNS_MAXTLSA records are kept. The
+ * values are not judged here (dane.c does).
+ *
  * dns_parse_answer() is what every lookup of dns.c calls after its query,
  * and the entry point of the fuzzer fuzz/fuzz_dns.c.
  */
@@ -269,6 +275,47 @@ dns_ptr_answer(struct dns_ctx *ctx, struct dns_ans *ans, const char *q,
 	return DNS_OK;
 }
 
+/* TLSA records into out (see the file comment for the limits). */
+static enum dns_status
+dns_tlsa_answer(struct dns_ctx *ctx, struct dns_ans *ans, const char *q,
+    struct dns_answer *out)
+{
+	ns_rr			 rr;
+	const unsigned char	*rd;
+	struct dns_tlsa		*t;
+	size_t			 len;
+	int			 i, r;
+
+	out->tlsa = xcalloc(DNS_MAXTLSA, sizeof(*out->tlsa));
+	for (i = 0; i < ans->count && out->n < DNS_MAXTLSA; i++) {
+		if ((r = dns_get_rr(ans, i, ns_t_tlsa, &rr)) == 0)
+			continue;
+		if (r < 0 || ns_rr_rdlen(rr) < 3) {
+			dns_seterr(ctx, "malformed TLSA record");
+			return DNS_INVALID;
+		}
+		rd = ns_rr_rdata(rr);
+		len = (size_t)ns_rr_rdlen(rr) - 3;
+		if (len > DNS_TLSA_MAXDATA) {
+			trace_add(ctx->trace, "TLSA %s: ignored a record with "
+			    "%zu bytes of data (limit %d)", q, len,
+			    DNS_TLSA_MAXDATA);
+			continue;
+		}
+		t = &out->tlsa[out->n++];
+		t->usage = rd[0];
+		t->selector = rd[1];
+		t->mtype = rd[2];
+		t->len = len;
+		memcpy(t->data, rd + 3, len);
+	}
+	if (out->n == 0) {
+		dns_seterr(ctx, "no record of that type");
+		return DNS_NODATA;
+	}
+	return DNS_OK;
+}
+
 /* Presentation names equal, ASCII case and one trailing dot ignored. */
 static int
 dns_same_name(const char *a, const char *b)
@@ -346,6 +393,7 @@ dns_type_word(int type)
 	case ns_t_a:	return "A";
 	case ns_t_aaaa:	return "AAAA";
 	case ns_t_ptr:	return "PTR";
+	case ns_t_tlsa:	return "TLSA";
 	default:	return "?";
 	}
 }
@@ -382,6 +430,9 @@ dns_parse_answer(struct dns_ctx *ctx, const unsigned char *msg, size_t len,
 	case ns_t_ptr:
 		st = dns_ptr_answer(ctx, &ans, what, out);
 		break;
+	case ns_t_tlsa:
+		st = dns_tlsa_answer(ctx, &ans, what, out);
+		break;
 	default:
 		dns_seterr(ctx, "record type not supported");
 		st = DNS_INVALID;
@@ -407,6 +458,8 @@ dns_answer_free(struct dns_answer *a)
 		return;
 	free(a->mx);
 	free(a->addrs);
-	dns_names_free(a->names, a->n);
+	free(a->tlsa);
+	if (a->names != NULL)
+		dns_names_free(a->names, a->n);
 	memset(a, 0, sizeof(*a));
 }

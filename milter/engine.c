@@ -24,6 +24,7 @@
 #include "deadline.h"
 #include "dns.h"
 #include "engine.h"
+#include "engine_int.h"
 #include "ident.h"
 #include "name.h"
 #include "refs.h"
@@ -31,22 +32,6 @@
 #include "target.h"
 #include "tlsctx.h"
 #include "xalloc.h"
-
-struct engine {
-	const struct conf	*conf;
-	SSL_CTX			*ssl;
-};
-
-/* What one probe carries from attempt to attempt. */
-struct probe {
-	const struct engine	*e;
-	struct verdict		*v;
-	struct dns_ctx		*dns;
-	struct target_list	 tl;
-	struct deadline		 dl;
-	struct trace		*tr;
-	enum ident_mode		 mode;
-};
 
 struct engine *
 engine_new(const struct conf *conf, char *err, size_t errlen)
@@ -81,7 +66,8 @@ static int
 engine_probes(enum tls_setting s)
 {
 	return s == TLS_REQUIRED || s == TLS_PREFERRED_VERIFY ||
-	    s == TLS_REQUIRED_VERIFY || s == TLS_REQUIRED_VERIFY_HOSTED;
+	    s == TLS_REQUIRED_VERIFY || s == TLS_REQUIRED_VERIFY_HOSTED ||
+	    s == TLS_DANE || s == TLS_DANE_ONLY;
 }
 
 static int
@@ -90,7 +76,7 @@ engine_satisfied(enum tls_setting s, const struct attempt *a)
 	return s == TLS_REQUIRED ? a->tls : a->verified;
 }
 
-static struct attempt *
+struct attempt *
 engine_new_attempt(struct probe *p, const struct target *t)
 {
 	struct verdict	*v = p->v;
@@ -250,14 +236,16 @@ engine_judge(struct probe *p, const struct target *t,
 		a->temporary = 1;
 }
 
-/* One target: connect, STARTTLS, judge. Returns the attempt. */
-static struct attempt *
-engine_attempt(struct probe *p, const struct target *t)
+/* One target: connect, STARTTLS, judge (see engine_int.h). */
+struct attempt *
+engine_attempt(struct probe *p, const struct target *t,
+    const struct dane_set *ds)
 {
 	const struct conf	*conf = p->e->conf;
 	struct attempt		*a = engine_new_attempt(p, t);
 	struct smtp_limits	 lim = { (long)conf->connect_timeout * 1000L,
-				    (long)conf->command_timeout * 1000L };
+				    (long)conf->command_timeout * 1000L,
+				    NULL };
 	struct smtp_result	 sr;
 	const char		*sni;
 
@@ -280,6 +268,8 @@ engine_attempt(struct probe *p, const struct target *t)
 		goto out;
 	}
 	memset(&sr, 0, sizeof(sr));
+	if (ds != NULL && ds->n_usable > 0)
+		lim.dane = ds;
 	sni = t->via == VIA_ROUTE_IP ? NULL : t->host;
 	(void)smtp_probe(p->e->ssl, &t->ip, t->port, sni, conf->helo, &lim,
 	    &p->dl, p->tr, &sr);
@@ -292,7 +282,11 @@ engine_attempt(struct probe *p, const struct target *t)
 	(void)snprintf(a->tls_version, sizeof(a->tls_version), "%s",
 	    sr.tls_version);
 	(void)snprintf(a->cipher, sizeof(a->cipher), "%s", sr.cipher);
-	if (sr.tls && sr.leaf != NULL)
+	if (sr.tls && sr.leaf != NULL && lim.dane != NULL)
+		engine_dane_judge(p, t, &sr, a, ds);
+	else if (sr.tls && sr.leaf != NULL && ds != NULL)
+		a->stage = STAGE_DONE;	/* unusable TLSA: TLS is enough */
+	else if (sr.tls && sr.leaf != NULL)
 		engine_judge(p, t, &sr, a);
 	else if (sr.tls) {
 		a->stage = STAGE_CERTIFICATE;
@@ -305,15 +299,17 @@ out:
 	return a;
 }
 
+/* A dane-only host without usable TLSA was judged without a connection:
+ * it ranks with the hosts that answered. */
 static int
 engine_rank(const struct attempt *a)
 {
-	return a->tls ? 2 : a->connected ? 1 : 0;
+	return a->tls ? 2 : a->connected || a->no_dane ? 1 : 0;
 }
 
 /* No host satisfied the setting: the furthest attempt decides. Hosts left
  * untried (more than TARGET_MAX addresses) were not judged: temporary. */
-static void
+void
 engine_no_success(struct verdict *v, int untried)
 {
 	const struct attempt	*b;
@@ -334,6 +330,8 @@ engine_no_success(struct verdict *v, int untried)
 		v->outcome = OUTCOME_UNVERIFIED;
 	else if (b->connected)
 		v->outcome = OUTCOME_NO_TLS;
+	else if (b->no_dane)
+		v->outcome = OUTCOME_UNVERIFIED;	/* x.7.5 (SPEC 12) */
 	else
 		v->outcome = OUTCOME_NO_HOST;
 	(void)snprintf(v->reason, sizeof(v->reason), "%s%s", b->reason,
@@ -349,8 +347,12 @@ engine_iterate(struct probe *p)
 	struct attempt	*a;
 	size_t		 i;
 
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY) {
+		engine_dane_iterate(p);
+		return;
+	}
 	for (i = 0; i < p->tl.n; i++) {
-		a = engine_attempt(p, &p->tl.t[i]);
+		a = engine_attempt(p, &p->tl.t[i], NULL);
 		if (engine_satisfied(v->setting, a)) {
 			v->best = (int)(a - v->attempts);
 			v->outcome = a->verified ? OUTCOME_VERIFIED :
@@ -424,6 +426,9 @@ engine_run(const struct engine *e, struct verdict *v, int flags, long ms)
 	p.mode = v->setting == TLS_REQUIRED_VERIFY_HOSTED ? IDENT_HOSTED :
 	    IDENT_VERIFY;
 	deadline_init(&p.dl, ms);
+	/* the policy that applies unless dane falls back (engine_dane.c) */
+	v->policy = v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ?
+	    "dane" : "pkix";
 	if ((p.dns = dns_open(e->conf, err, sizeof(err))) == NULL) {
 		v->outcome = OUTCOME_TEMP;
 		(void)snprintf(v->reason, sizeof(v->reason),

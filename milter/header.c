@@ -88,7 +88,8 @@ header_entry(const struct verdict *v, char *buf, size_t len)
 	const struct attempt	*a = NULL;
 	const struct ident_cmp	*m;
 	char			 matched[2 * NAME_BUFLEN + 32];
-	const char		*host = NULL, *mp = NULL;
+	const char		*host = NULL, *mp = NULL, *note = NULL;
+	char			 tlsa[16];
 
 	if (v->best >= 0 && (size_t)v->best < v->n_attempts)
 		a = &v->attempts[v->best];
@@ -101,9 +102,14 @@ header_entry(const struct verdict *v, char *buf, size_t len)
 		    ident_source_str(m->source), m->reference);
 		mp = matched;
 	}
+	if (a != NULL && a->tlsa[0] != '\0') {	/* "dane TLSA 3 1 1" */
+		(void)snprintf(tlsa, sizeof(tlsa), "dane TLSA %.5s",
+		    a->tlsa);
+		note = tlsa;
+	}
 	return header_entry_fmt(buf, len,
 	    v->domain[0] != '\0' ? v->domain : v->input, v->result,
-	    conf_setting_name(v->setting), host, mp, NULL);
+	    conf_setting_name(v->setting), host, mp, note);
 }
 
 /* Append one word (no spaces) after the first, with the space before it,

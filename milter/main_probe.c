@@ -44,7 +44,7 @@ usage(void)
 	    "       tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] "
 	    "--all\n"
 	    "settings: none preferred required preferred-verify "
-	    "required-verify required-verify-hosted\n");
+	    "required-verify required-verify-hosted dane dane-only\n");
 	exit(EX_USAGE);
 }
 
@@ -141,6 +141,14 @@ main(int argc, char *argv[])
 		return probe_policy(path, argv[optind]);
 	if (conf_load(path, &conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tlsverify-probe: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (forced >= 0 && !conf->dnssec &&
+	    conf_setting_needs_dnssec((enum tls_setting)forced)) {
+		fprintf(stderr, "tlsverify-probe: %s: -s %s needs [dns] "
+		    "dnssec = yes\n", path, conf_setting_name(
+		    (enum tls_setting)forced));
+		conf_free(conf);
 		return EX_CONFIG;
 	}
 	if ((e = engine_new(conf, err, sizeof(err))) == NULL) {

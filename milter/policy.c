@@ -23,7 +23,8 @@
 #define SM_BITS	128		/* cipher bits: Postfix's "medium" grade */
 
 static const char *const policy_words[] = {
-	"none", "may", "encrypt", "secure", "fingerprint", "defer"
+	"none", "may", "dane", "encrypt", "dane-only", "secure",
+	"fingerprint", "defer"
 };
 
 static int
@@ -59,6 +60,9 @@ policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
 	case TLS_REQUIRED:
 		pr->lvl = POL_ENCRYPT;
 		return;
+	case TLS_DANE:		/* SPEC 12: Postfix's own opportunistic DANE */
+		pr->lvl = POL_DANE;
+		return;
 	default:
 		break;
 	}
@@ -71,6 +75,11 @@ policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
 	(void)snprintf(pr->domain, sizeof(pr->domain), "%s", d.domain);
 	if (d.would)		/* monitor mode: never hold the mail */
 		pr->lvl = POL_MAY;
+	else if (s == TLS_DANE_ONLY && d.action == ACTION_ACCEPT &&
+	    d.a != NULL && d.a->kind == CACHE_OK && d.a->match[0] != '\0')
+		/* match: "dane-only" (TLSA authenticated) or "dane" */
+		pr->lvl = strcmp(d.a->match, "dane-only") == 0 ?
+		    POL_DANE_ONLY : POL_DANE;
 	else if (d.action == ACTION_ACCEPT && d.a != NULL &&
 	    d.a->match[0] != '\0'
 	    && d.a->kind == CACHE_OK) {
@@ -282,11 +291,13 @@ policy_sendmail(struct gen *g, const char *key, int nowait, char *reply,
 		break;
 	case POL_NONE:
 	case POL_MAY:
+	case POL_DANE:	/* Sendmail's tls_rcpt cannot ask for TLSA */
 		/* found, so no parent entry applies; TLS_connection
 		 * accepts any value that is no ENCR/VERIFY requirement */
 		(void)snprintf(reply, len, "OK OK");
 		break;
 	case POL_ENCRYPT:
+	case POL_DANE_ONLY:	/* TLS at least; TLSA is not checked */
 		(void)snprintf(reply, len, "OK ENCR:%d", SM_BITS);
 		break;
 	case POL_SECURE:

@@ -8,7 +8,11 @@
  * a boolean under every *-verify setting, false for a null MX or when no
  * host was reached, and under required once TLS was negotiated),
  * plus "result", "temporary", "code", "xcode", "text", "reason" at
- * the top and "stage", "temporary", "via" per attempt. Strings are escaped
+ * the top and "stage", "temporary", "via" per attempt. SPEC 12's keys are
+ * always present: "policy" ("dane", "pkix" or null), "tlsa" (the record
+ * that authenticated the top host, "U S M hex", or null; per attempt too),
+ * "sts" (null: MTA-STS is not implemented yet) and "reply" ("CODE XCODE
+ * TEXT" as the milter would answer, null for accept and tag). Strings are escaped
  * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
  * of the input domain, every other string is ASCII by construction).
  */
@@ -86,6 +90,7 @@ report_jattempt(FILE *f, const struct attempt *a, int comma)
 	report_jkey(f, "certificate", a->cert_checked ? a->cert.reason :
 	    NULL, 1);
 	report_jbool(f, "verified", 1, a->verified);
+	report_jkey(f, "tlsa", a->tlsa[0] ? a->tlsa : NULL, 1);
 	report_jkey(f, "stage", smtp_stage_str(a->stage), 1);
 	report_jbool(f, "temporary", 1, a->temporary);
 	report_jkey(f, "reason", a->reason, 1);
@@ -97,7 +102,22 @@ static int
 report_verifies(enum tls_setting s)
 {
 	return s == TLS_PREFERRED_VERIFY || s == TLS_REQUIRED_VERIFY ||
-	    s == TLS_REQUIRED_VERIFY_HOSTED;
+	    s == TLS_REQUIRED_VERIFY_HOSTED || s == TLS_DANE ||
+	    s == TLS_DANE_ONLY;
+}
+
+/* SPEC 12's keys: policy, tlsa, sts, reply. */
+static void
+report_jpolicy(FILE *f, const struct verdict *v, const struct attempt *b)
+{
+	char	reply[VERDICT_TEXTLEN + 32];
+
+	report_jkey(f, "policy", v->policy, 1);
+	report_jkey(f, "tlsa", b != NULL && b->tlsa[0] ? b->tlsa : NULL, 1);
+	fputs(", \"sts\": null", f);
+	(void)snprintf(reply, sizeof(reply), "%s %s %s", v->code, v->xcode,
+	    v->text);	/* fits */
+	report_jkey(f, "reply", v->code[0] ? reply : NULL, 1);
 }
 
 void
@@ -126,6 +146,7 @@ report_json(FILE *f, const struct verdict *v)
 	else
 		fputs(", \"port\": null", f);
 	report_jmatch(f, b);
+	report_jpolicy(f, v, b);
 	fputs(", \"attempts\": [", f);
 	for (i = 0; i < v->n_attempts; i++)
 		report_jattempt(f, &v->attempts[i], i > 0);
@@ -150,11 +171,13 @@ report_logfields(const struct verdict *v, char *buf, size_t len)
 	    strlen(b ? b->host : "-"), " \"\\=");
 	(void)text_quoted(reason, sizeof(reason), v->reason,
 	    REPORT_LOG_REASON);
-	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s "
+	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s%s "
 	    "reason=\"%s\" ms=%ld", v->result,
 	    verdict_action_str(v->action), host,
 	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
-	    v->xcode[0] ? " xcode=" : "", v->xcode, reason, v->elapsed_ms);
+	    v->xcode[0] ? " xcode=" : "", v->xcode,
+	    v->policy != NULL && strcmp(v->policy, "dane") == 0 ?
+	    " policy=dane" : "", reason, v->elapsed_ms);
 }
 
 void

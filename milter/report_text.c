@@ -79,6 +79,10 @@ report_attempt(FILE *f, const struct verdict *v, size_t i)
 		report_presented(f, a);
 		report_compared(f, a);
 	}
+	if (a->tlsa_secure)
+		fprintf(f, "    DANE: %zu TLSA record(s), %zu usable%s%s\n",
+		    a->n_tlsa, a->n_usable, a->tlsa[0] ? "; matched: " : "",
+		    a->tlsa);
 	fprintf(f, "    => %s%s%s: %s\n", a->verified ? "VERIFIED" : a->tls ?
 	    "TLS, not verified" : "no TLS", a->temporary ? " (temporary)" :
 	    "", (int)i == v->best ? " [top attempt]" : "", a->reason);
@@ -115,4 +119,7 @@ report_text(FILE *f, const struct verdict *v)
 	fputc('\n', f);
 	if (v->reason[0])
 		fprintf(f, "Reason:  %s\n", v->reason);
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY)
+		fprintf(f, "Policy:  %s\n", v->policy != NULL ? v->policy :
+		    "none (no DNSSEC-validated TLSA: opportunistic)");
 }

@@ -443,6 +443,8 @@ smtp_handshake(struct smtp_sess *s, SSL_CTX *ctx, const char *sni)
 		return smtp_fail(s, 0, "TLS: bad SNI name");
 	trace_add(s->trace, "TLS: SNI %.100s", smtp_sni_is_name(sni) ? sni :
 	    "not sent");
+	if (s->lim.dane != NULL && dane_ssl_setup(s->ssl, s->lim.dane) != 0)
+		return smtp_fail(s, 1, "TLS: OpenSSL refused the TLSA records");
 	for (;;) {
 		if ((rc = SSL_connect(s->ssl)) == 1)
 			break;
@@ -496,6 +498,8 @@ smtp_collect(struct smtp_sess *s)
 	chain = SSL_get_peer_cert_chain(s->ssl);
 	res->chain = chain != NULL ? X509_chain_up_ref(chain) : NULL;
 	res->verify_result = SSL_get_verify_result(s->ssl);
+	if (s->lim.dane != NULL)
+		dane_collect(s->ssl, s->lim.dane, &res->dane);
 	trace_add(s->trace, "TLS: %s %s", res->tls_version, res->cipher);
 	smtp_staple(s);
 	trace_add(s->trace, "TLS: %d certificate(s) sent, OpenSSL verify "

@@ -49,6 +49,7 @@ struct target_src {
 	enum target_via	 via;
 	unsigned	 pref;
 	unsigned	 port;
+	int		 secure;	/* its A/AAAA answers were validated */
 };
 
 const char *
@@ -119,6 +120,7 @@ target_add_addr(struct target_list *tl, const struct target_src *src,
 		return;
 	t->resolved = 1;
 	t->ip = *ip;
+	t->secure = src->secure;
 	if (src->via != VIA_ROUTE_IP)
 		target_add_name(t, src->host);
 }
@@ -157,29 +159,37 @@ target_rank(enum dns_status st)
  */
 static size_t
 target_resolve(struct dns_ctx *dns, struct target_list *tl,
-    const struct target_src *src, enum dns_status *worst, char *reason,
+    const struct target_src *src0, enum dns_status *worst, char *reason,
     size_t rlen)
 {
 	static const int fam[2] = { AF_INET, AF_INET6 };
-	struct ipaddr	*a;
-	size_t		 n, i, total = 0;
-	enum dns_status	 st;
+	struct target_src src = *src0;
+	struct ipaddr	*a[2] = { NULL, NULL };
+	size_t		 n[2] = { 0, 0 }, i, total = 0;
+	enum dns_status	 st[2];
+	char		 why[2][128];
 	int		 f;
 
 	*worst = DNS_OK;
 	reason[0] = '\0';
+	src.secure = 1;		/* both answers first: secure needs both */
 	for (f = 0; f < 2; f++) {
-		st = dns_addrs(dns, src->host, fam[f], &a, &n);
-		if (st == DNS_OK) {
-			for (i = 0; i < n; i++)
-				target_add_addr(tl, src, &a[i]);
-			total += n;
-			free(a);
-		} else if (target_rank(st) > target_rank(*worst)) {
-			*worst = st;
+		st[f] = dns_addrs(dns, src.host, fam[f], &a[f], &n[f]);
+		src.secure &= dns_last_secure(dns);
+		(void)snprintf(why[f], sizeof(why[f]), "%s",
+		    dns_last_error(dns));	/* same size */
+	}
+	for (f = 0; f < 2; f++) {
+		if (st[f] == DNS_OK) {
+			for (i = 0; i < n[f]; i++)
+				target_add_addr(tl, &src, &a[f][i]);
+			total += n[f];
+			free(a[f]);
+		} else if (target_rank(st[f]) > target_rank(*worst)) {
+			*worst = st[f];
 			(void)snprintf(reason, rlen, "%s %s: %s",
-			    fam[f] == AF_INET ? "A" : "AAAA", src->host,
-			    dns_last_error(dns));	/* cut is meant */
+			    fam[f] == AF_INET ? "A" : "AAAA", src.host,
+			    why[f]);	/* cut is meant */
 		}
 	}
 	return total;
@@ -291,6 +301,7 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 	size_t			 i;
 
 	tl->via_routes = 1;
+	memset(&src, 0, sizeof(src));
 	for (i = 0; i < rl->n; i++) {
 		r = &rl->routes[i];
 		src.host = r->host;
@@ -336,6 +347,7 @@ target_implicit(struct dns_ctx *dns, const struct conf *conf,
 	enum dns_status		worst;
 	char			reason[sizeof(tl->t[0].dns_reason)];
 
+	memset(&src, 0, sizeof(src));
 	src.host = domain;
 	src.via = VIA_IMPLICIT;
 	src.pref = 0;
@@ -367,6 +379,7 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 
 	st = dns_mx(dns, domain, &mx, &n, &null_mx);
 	tl->mx_status = st;
+	tl->mx_secure = dns_last_secure(dns);
 	if (st == DNS_NODATA || st == DNS_NOTFOUND)
 		return target_implicit(dns, conf, domain, st, tl);
 	if (st != DNS_OK) {
@@ -375,6 +388,7 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 	}
 	tl->null_mx = null_mx;
 	target_set_mx_names(tl, mx, n);
+	memset(&src, 0, sizeof(src));
 	for (i = 0; i < n; i++) {
 		src.host = mx[i].name;
 		src.via = VIA_MX;

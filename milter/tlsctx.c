@@ -227,6 +227,11 @@ tlsctx_new(const struct conf *conf, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_dane_enable(ctx) <= 0) {	/* used per session: dane.c */
+		(void)snprintf(err, errlen, "SSL_CTX_dane_enable failed");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	if (tlsctx_load_trust(ctx, conf, err, errlen) != 0 ||

@@ -28,6 +28,17 @@ verdict_action(enum tls_setting s, enum outcome o, enum on_fail f)
 
 	if (s == TLS_NONE || s == TLS_PREFERRED)
 		return ACTION_ACCEPT;
+	if (s == TLS_DANE || s == TLS_DANE_ONLY) {	/* SPEC 12 */
+		if (o == OUTCOME_VERIFIED || o == OUTCOME_NO_POLICY ||
+		    o == OUTCOME_ENCRYPTED)
+			return ACTION_ACCEPT;
+		if (o == OUTCOME_NULL_MX)
+			return ACTION_REJECT;
+		return o == OUTCOME_TEMP || o == OUTCOME_NOT_PROBED ?
+		    ACTION_DEFER : fail;
+	}
+	if (o == OUTCOME_NO_POLICY || o == OUTCOME_ENCRYPTED)
+		return ACTION_DEFER;		/* cannot happen: be safe */
 	if (o == OUTCOME_VERIFIED)
 		return ACTION_ACCEPT;
 	if (o == OUTCOME_NULL_MX)
@@ -53,6 +64,8 @@ verdict_result_word(enum outcome o)
 	case OUTCOME_NO_HOST:		return "no-host";
 	case OUTCOME_NULL_MX:		return "null-mx";
 	case OUTCOME_TEMP:		return "unknown";
+	case OUTCOME_NO_POLICY:		return "no-policy";
+	case OUTCOME_ENCRYPTED:		return "encrypted";
 	default:			return "not-probed";
 	}
 }
@@ -97,7 +110,10 @@ verdict_text(struct verdict *v)
 		(void)text_printable(v->text, sizeof(v->text), buf, strlen(buf), "%");
 		return;
 	case OUTCOME_NO_TLS:	what = "TLS required"; break;
-	case OUTCOME_UNVERIFIED: what = "TLS verification failed"; break;
+	case OUTCOME_UNVERIFIED:
+		what = v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ?
+		    "DANE authentication failed" : "TLS verification failed";
+		break;
 	case OUTCOME_NO_HOST:	what = "no destination"; break;
 	default:		what = "TLS policy check incomplete"; break;
 	}

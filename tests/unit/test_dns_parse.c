@@ -13,7 +13,7 @@
 #include "t.h"
 
 struct msg {
-	unsigned char	b[4096];
+	unsigned char	b[8192];
 	size_t		len;
 	unsigned	an;
 };
@@ -204,6 +204,46 @@ test_chain(struct dns_ctx *ctx)
 	dns_answer_free(&a);
 }
 
+/* TLSA: usage/selector/type kept, short RDATA invalid, oversized data
+ * skipped, other owners ignored. */
+static void
+test_tlsa(struct dns_ctx *ctx)
+{
+	static unsigned char	 big[3 + DNS_TLSA_MAXDATA + 1];
+	unsigned char		 rd[3 + 32];
+	struct msg		 m;
+	struct dns_answer	 a;
+	enum dns_status		 st;
+	const char		*q = "_25._tcp.mx.dane.test";
+
+	memset(rd, 0xab, sizeof(rd));
+	rd[0] = 3; rd[1] = 1; rd[2] = 1;
+	start(&m, q, ns_t_tlsa);
+	rr(&m, "_25._tcp.other.test", ns_t_tlsa, rd, sizeof(rd), NULL);
+	rr(&m, q, ns_t_tlsa, rd, sizeof(rd), NULL);
+	st = parse(ctx, &m, ns_t_tlsa, &a);
+	T_OK(st == DNS_OK && a.n == 1 && a.tlsa[0].usage == 3 &&
+	    a.tlsa[0].selector == 1 && a.tlsa[0].mtype == 1 &&
+	    a.tlsa[0].len == 32 && a.tlsa[0].data[31] == 0xab,
+	    "TLSA 3 1 1 parsed, the other owner's record ignored (got %s)",
+	    dns_status_str(st));
+	dns_answer_free(&a);
+
+	start(&m, q, ns_t_tlsa);
+	rr(&m, q, ns_t_tlsa, rd, 2, NULL);
+	st = parse(ctx, &m, ns_t_tlsa, &a);
+	T_OK(st == DNS_INVALID, "TLSA with 2 bytes of RDATA is invalid (got "
+	    "%s)", dns_status_str(st));
+	dns_answer_free(&a);
+
+	start(&m, q, ns_t_tlsa);
+	rr(&m, q, ns_t_tlsa, big, sizeof(big), NULL);
+	st = parse(ctx, &m, ns_t_tlsa, &a);
+	T_OK(st == DNS_NODATA, "TLSA data over %d bytes is skipped (got %s)",
+	    DNS_TLSA_MAXDATA, dns_status_str(st));
+	dns_answer_free(&a);
+}
+
 int
 main(void)
 {
@@ -216,6 +256,7 @@ main(void)
 	}
 	test_owner(ctx);
 	test_chain(ctx);
+	test_tlsa(ctx);
 	dns_close(ctx);
 	return T_DONE();
 }

@@ -47,6 +47,23 @@ static const struct {
 	    ACTION_REJECT },
 	/* an unprobed outcome under a probing setting is never accepted */
 	{ TLS_REQUIRED_VERIFY, OUTCOME_NOT_PROBED, ACTION_DEFER, ACTION_DEFER },
+	/* SPEC 12: dane and dane-only fail like a required setting */
+	{ TLS_DANE, OUTCOME_VERIFIED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_DANE, OUTCOME_NO_POLICY, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_DANE, OUTCOME_ENCRYPTED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_DANE, OUTCOME_UNVERIFIED, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_DANE, OUTCOME_NO_TLS, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_DANE, OUTCOME_TEMP, ACTION_DEFER, ACTION_DEFER },
+	{ TLS_DANE, OUTCOME_NULL_MX, ACTION_REJECT, ACTION_REJECT },
+	{ TLS_DANE_ONLY, OUTCOME_VERIFIED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_DANE_ONLY, OUTCOME_ENCRYPTED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_DANE_ONLY, OUTCOME_UNVERIFIED, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_DANE_ONLY, OUTCOME_NO_HOST, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_DANE_ONLY, OUTCOME_TEMP, ACTION_DEFER, ACTION_DEFER },
+	{ TLS_DANE_ONLY, OUTCOME_NOT_PROBED, ACTION_DEFER, ACTION_DEFER },
+	/* dane's outcomes never accept under the seed's settings */
+	{ TLS_REQUIRED_VERIFY, OUTCOME_NO_POLICY, ACTION_DEFER, ACTION_DEFER },
+	{ TLS_REQUIRED, OUTCOME_ENCRYPTED, ACTION_DEFER, ACTION_DEFER },
 };
 
 static const struct {
@@ -88,6 +105,21 @@ static const struct {
 	    { .connected = 1 }, 1, "", "", "plain" },
 	{ TLS_PREFERRED_VERIFY, OUTCOME_TEMP, ON_FAIL_REJECT,
 	    { .port = 0 }, 0, "", "", "unknown" },
+	{ TLS_DANE, OUTCOME_UNVERIFIED, ON_FAIL_DEFER,
+	    { .tls = 1, .connected = 1, .dane = 1 }, 1, "450", "4.7.5",
+	    "unverified" },
+	{ TLS_DANE_ONLY, OUTCOME_UNVERIFIED, ON_FAIL_REJECT,
+	    { .no_dane = 1 }, 1, "550", "5.7.5", "unverified" },
+	{ TLS_DANE, OUTCOME_TEMP, ON_FAIL_REJECT,
+	    { .stage = STAGE_DNS, .temporary = 1 }, 1, "451", "4.4.3",
+	    "unknown" },
+	{ TLS_DANE, OUTCOME_NO_POLICY, ON_FAIL_DEFER,
+	    { .no_policy = 1 }, 1, "", "", "no-policy" },
+	{ TLS_DANE_ONLY, OUTCOME_ENCRYPTED, ON_FAIL_DEFER,
+	    { .tls = 1, .connected = 1 }, 1, "", "", "encrypted" },
+	{ TLS_DANE_ONLY, OUTCOME_NO_TLS, ON_FAIL_DEFER,
+	    { .connected = 1, .stage = STAGE_STARTTLS }, 1, "450", "4.7.10",
+	    "plain" },
 };
 
 int
