@@ -348,6 +348,8 @@ cache_lock(const char *path, char *err, size_t errlen)
 	int		 fd, waited = 0;
 
 	fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EACCES)	/* another user's: flock needs no write */
+		fd = open(lp, O_RDONLY | O_CLOEXEC);
 	free(lp);
 	if (fd < 0) {
 		(void)snprintf(err, errlen, "lock file: %s", strerror(errno));
