@@ -2,10 +2,11 @@
  * fuzz_mtasts.c - libFuzzer target: the MTA-STS parsers (mtasts_parse.c,
  * mtasts_http.c, mtasts_cache.c's reader) on arbitrary bytes.
  *
- * The first byte chooses the parser (mod 5): the TXT record, the policy
- * body, the HTTP response head, the cache file (through fmemopen), or the
- * mx pattern rule (the rest split at the first NUL into pattern and
- * host). Checked: return values in range, an id of 1-32 letters and
+ * The first byte chooses the parser (mod 6, so the digits '0'..'5' name
+ * them): the TXT record, the policy body, the HTTP response head, the
+ * cache file (through fmemopen), the mx pattern rule (the rest split at
+ * the first NUL into pattern and host), or a TXT answer (dns_txt_parse()
+ * on the rest as a DNS message, question "_mta-sts.a.example"). Checked: return values in range, an id of 1-32 letters and
  * digits, every kept mx pattern a lower-case host name (optionally "*."),
  * a refusal with a reason, and the cache reader's entries consistent
  * (abort() otherwise). Built with clang -fsanitize=fuzzer (mk/fuzz.mk)
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "mtasts.h"
 #include "mtasts_int.h"
 #include "name.h"
@@ -134,6 +136,30 @@ fuzz_mtasts_match(const char *s, size_t n)
 	free(buf);
 }
 
+static void
+fuzz_mtasts_dns(const char *s, size_t n)
+{
+	static struct dns_ctx	*ctx;
+	struct dns_txt		*t;
+	size_t			 k, i;
+	char			 err[128];
+
+	if (ctx == NULL && (ctx = dns_open(NULL, err, sizeof(err))) == NULL)
+		abort();
+	if (dns_txt_parse(ctx, (const unsigned char *)s, n,
+	    "_mta-sts.a.example", &t, &k) != DNS_OK) {
+		if (t != NULL || k != 0)
+			abort();
+		return;
+	}
+	if (k == 0 || k > DNS_MAXRR)
+		abort();
+	for (i = 0; i < k; i++)
+		if (t[i].text[t[i].len] != '\0' || t[i].len >= n)
+			abort();
+	dns_txt_free(t, k);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -142,7 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		fuzz_mtasts_txt(s, n);
 		break;
@@ -155,8 +181,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		fuzz_mtasts_cache(s, n);
 		break;
-	default:
+	case 4:
 		fuzz_mtasts_match(s, n);
+		break;
+	default:
+		fuzz_mtasts_dns(s, n);
 		break;
 	}
 	return 0;
