@@ -9,6 +9,7 @@ is checked on the server's side too (no second request).
 """
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -35,6 +36,9 @@ def setup_module(mctx):
     W["wrong"] = ca.issue("mta-sts.other.example",
                           sans=["mta-sts.other.example"], name="wrong")
     W["self"] = tvtest.self_signed(mctx, HOST, sans=[HOST])
+    W["multi"] = ca.issue("mta-sts.d0.example",
+                          sans=["mta-sts.d%d.example" % i for i in range(8)],
+                          name="multi")
 
 
 class STSServer:
@@ -253,6 +257,36 @@ def test_mtasts_corrupt_cache_ignored(ctx):
         assert len(srv.requests()) == n + 1, srv.requests()
     with open(ctx.path("sts.cache")) as f:
         assert f.read().startswith("tlsverify-mta-sts-cache 1\n")
+
+
+def test_mtasts_cache_concurrent_writers(ctx):
+    """Eight processes fetch eight domains at once into one cache file:
+    the lock and the merge keep every entry."""
+    port = ctx.port()
+    srv = STSServer(ctx, port, leaf=W["multi"]).start()
+    dns = tvtest.DNS(ctx)
+    doms = ["d%d.example" % i for i in range(8)]
+    for d in doms:
+        dns.txt("_mta-sts." + d, "v=STSv1; id=7")
+        dns.a("mta-sts." + d, IP)
+    dns.start()
+    conf = make_conf(ctx, dns, port)
+    argv = [os.path.join(ctx.build, "tests", "mtasts_get"), "-c", conf]
+    procs = [subprocess.Popen(argv + [d], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+             for d in doms]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        tvtest.check_sanitizer(err, p.returncode)
+        assert json.loads(out)["status"] == "policy", out + err
+    with open(ctx.path("sts.cache")) as f:
+        lines = f.read().splitlines()
+    assert lines[0] == "tlsverify-mta-sts-cache 1", lines
+    assert sorted(ln.split()[0] for ln in lines[1:]) == doms, lines
+    for d in doms:
+        r = get(ctx, conf, domain=d)
+        assert r["from_cache"] is True, r
+    assert len(srv.requests()) == 8, srv.requests()
 
 
 def test_mtasts_cache_file_unwritable(ctx):
