@@ -185,11 +185,14 @@ fetch_connect(struct fetch *f, struct dns_ctx *dns)
 {
 	struct ipaddr	*a;
 	size_t		 n, i;
-	char		 ip[INET6_ADDRSTRLEN], why[128] = "no address";
+	char		 ip[INET6_ADDRSTRLEN], why[128] = "";
 
 	fetch_addrs(f, dns, &a, &n);
 	if (n == 0 && deadline_passed(&f->lim))
 		return fetch_timeout(f, "address lookup");
+	if (n == 0)
+		return fetch_fail(f, "sts-policy-fetch-error", "no address for "
+		    "%s (%s)", f->host, dns_last_error(dns));
 	for (i = 0; i < n; i++) {
 		if (fetch_connect1(f, &a[i], why, sizeof(why)) == 0)
 			break;
@@ -199,7 +202,7 @@ fetch_connect(struct fetch *f, struct dns_ctx *dns)
 	free(a);
 	if (f->fd >= 0)
 		return 0;
-	if (n > 0 && deadline_passed(&f->lim))
+	if (deadline_passed(&f->lim))
 		return fetch_timeout(f, "connect");
 	return fetch_fail(f, "sts-policy-fetch-error", "cannot connect: %s",
 	    why);

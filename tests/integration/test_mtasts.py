@@ -311,6 +311,16 @@ def test_mtasts_wrong_content_type(ctx):
               "Content-Type 'text/html' is not text/plain")
 
 
+def test_mtasts_policy_host_unresolvable(ctx):
+    """TXT present, mta-sts.DOMAIN has no address in [dns] nameserver."""
+    port = ctx.port()
+    dns = tvtest.DNS(ctx)
+    dns.txt("_mta-sts." + DOM, "v=STSv1; id=1")
+    dns.start()
+    r = get(ctx, make_conf(ctx, dns, port))
+    no_policy(r, "sts-policy-fetch-error", "no address for " + HOST)
+
+
 def test_mtasts_not_found(ctx):
     srv, dns, conf = world(ctx, mode="notfound")
     no_policy(get(ctx, conf), "sts-policy-fetch-error", "HTTP 404")
