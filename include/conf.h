@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 
 #define CONF_DEFAULT_PATH	"/etc/tlsverify-milter/tlsverify-milter.conf"
+#define MTASTS_CACHE_DEFAULT	"/var/lib/tlsverify-milter/mta-sts.cache"
 
 enum tls_setting {
 	TLS_NONE = 0,
@@ -147,6 +148,12 @@ struct conf {
 
 	/* [query] (SPEC 11: Exim's ${readsocket} line protocol) */
 	char		*query_socket;	/* default NULL: off */
+	/* [mtasts] (SPEC 12) */
+	unsigned	 mtasts_port;	/* HTTPS port, default 443 */
+	char		*mtasts_ca_file; /* default NULL: [probe] ca_file */
+	unsigned	 mtasts_timeout; /* seconds per fetch, default 10 */
+	char		*mtasts_cache_file; /* default MTASTS_CACHE_DEFAULT;
+					   empty: memory only (NULL) */
 
 	/* [destinations] */
 	struct dest_entry *dests;

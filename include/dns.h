@@ -121,6 +121,24 @@ enum dns_status	 dns_forward_confirm(struct dns_ctx *, const char *name,
 		    const struct ipaddr *ip, int *confirmed);
 
 /*
+ * TXT records of name (dns_txt.c; MTA-STS discovery). Each record's
+ * character-strings are concatenated (RFC 8461 3.1); text is
+ * NUL-terminated but may hold NUL bytes: len is its length. Free with
+ * dns_txt_free(). dns_txt_parse() is the answer parser (tests, fuzzer):
+ * msg[0..len) a whole message, qname the question's name.
+ */
+struct dns_txt {
+	char		*text;
+	size_t		 len;
+};
+enum dns_status	 dns_txt(struct dns_ctx *, const char *name,
+		    struct dns_txt **out, size_t *n);
+enum dns_status	 dns_txt_parse(struct dns_ctx *, const unsigned char *msg,
+		    size_t len, const char *qname, struct dns_txt **out,
+		    size_t *n);
+void		 dns_txt_free(struct dns_txt *, size_t);
+
+/*
  * The answer parser every lookup above uses, exported for the fuzzer
  * (fuzz/fuzz_dns.c) and for tests. msg[0..len) is a whole DNS message as
  * the server sent it (len <= 65536); type is ns_t_mx, ns_t_a, ns_t_aaaa,

@@ -27,5 +27,8 @@ void	dns_seterr(struct dns_ctx *, const char *);
 int	dns_tcp_query(struct __res_state *, const char *name, int type,
 	    long timeout_ms, unsigned char *ans, size_t anslen,
 	    char *err, size_t errlen);
+/* dns.c: one bounded question; the answer is in ctx->buf[0..*len). */
+enum dns_status dns_query(struct dns_ctx *, const char *name, int type,
+	    size_t *len);
 
 #endif

@@ -105,11 +105,17 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_POLICY, "socket", K_SOCKET_OPT, OFF(policy_socket), 0, 0 },
 	{ CONF_SECT_POLICY, "transport", K_WORD, OFF(policy_transport), 0, 0 },
 	{ CONF_SECT_QUERY, "socket", K_SOCKET_OPT, OFF(query_socket), 0, 0 },
+	{ CONF_SECT_MTASTS, "port", K_UINT, OFF(mtasts_port), 1, 65535 },
+	{ CONF_SECT_MTASTS, "ca_file", K_PATH, OFF(mtasts_ca_file), 0, 0 },
+	{ CONF_SECT_MTASTS, "timeout", K_UINT, OFF(mtasts_timeout), 1, 300 },
+	{ CONF_SECT_MTASTS, "cache_file", K_PATH, OFF(mtasts_cache_file), 0,
+	    0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 const char *const conf_sect_names[CONF_NSECTS] = {
 	"", "milter", "probe", "dns", "cache", "policy", "query",
+	"mtasts",
 	"destinations", "smtproutes"
 };
 
@@ -408,6 +414,9 @@ conf_new(const char *path)
 	c->max_entries = 10000;
 	c->max_probes = 64;
 	c->policy_transport = xstrdup("smtp");
+	c->mtasts_port = 443;
+	c->mtasts_timeout = 10;
+	c->mtasts_cache_file = xstrdup(MTASTS_CACHE_DEFAULT);
 	return c;
 }
 
@@ -566,6 +575,8 @@ conf_free(struct conf *c)
 	free(c->policy_socket);
 	free(c->policy_transport);
 	free(c->query_socket);
+	free(c->mtasts_ca_file);
+	free(c->mtasts_cache_file);
 	conf_route_free(c);
 	free(c);
 }

@@ -241,9 +241,9 @@ dns_query_tcp(struct dns_ctx *ctx, const char *name, int type, size_t *len)
 
 /*
  * Ask one question. DNS_OK with the answer in ctx->buf[0..*len); the
- * caller parses it with dns_parse_answer().
+ * caller parses it with dns_parse_answer() (or dns_txt.c's parser).
  */
-static enum dns_status
+enum dns_status
 dns_query(struct dns_ctx *ctx, const char *name, int type, size_t *len)
 {
 	long	secs = ctx->timeout;

@@ -3,7 +3,8 @@
 #   make fuzz                   build fuzz/fuzz_*.c with clang
 #                               (-fsanitize=fuzzer,address,undefined) and run
 #                               each target FUZZ_SECONDS (default 60) seconds
-#   make fuzz FUZZ_TARGETS=dns  only some targets (conf dns smtp_reply ident)
+#   make fuzz FUZZ_TARGETS=dns  only some targets (conf dns smtp_reply ident
+#                               mtasts)
 #   make fuzz-build             build only
 #   make fuzz-merge             minimise the work corpus into tests/fuzz/<t>/
 #   make load                   200 milter sessions for LOAD_SECONDS (60) s
@@ -17,7 +18,7 @@
 
 FUZZ_CC		?= clang
 FUZZ_SECONDS	?= 60
-FUZZ_TARGETS	?= conf dns smtp_reply ident
+FUZZ_TARGETS	?= conf dns smtp_reply ident mtasts
 FUZZ_DIR	:= $(O)/fuzz
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 		   -fno-omit-frame-pointer
@@ -27,7 +28,7 @@ FUZZ_CFLAGS	:= -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 FUZZ_LIB_OBJS	:= $(patsubst milter/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
 # Longest input per target (bytes), TARGET=N.
-FUZZ_MAXLEN	:= conf=4096 dns=2048 smtp_reply=4096 ident=8192
+FUZZ_MAXLEN	:= conf=4096 dns=2048 smtp_reply=4096 ident=8192 mtasts=8192
 FUZZ_ML		= ml=$$(for x in $(FUZZ_MAXLEN); do echo $$x; done | \
 		    sed -n "s/^$$t=//p"); ml=$${ml:-4096}
 LOAD_SECONDS	?= 60

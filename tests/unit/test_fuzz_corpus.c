@@ -29,6 +29,9 @@
 #define LLVMFuzzerTestOneInput	fuzz_ident_one
 #include "../../fuzz/fuzz_ident.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput	fuzz_mtasts_one
+#include "../../fuzz/fuzz_mtasts.c"
+#undef LLVMFuzzerTestOneInput
 
 #define CORPUS_MAXFILE	(1024 * 1024)
 
@@ -120,6 +123,7 @@ main(void)
 		{ "dns", fuzz_dns_one },
 		{ "smtp_reply", fuzz_smtp_reply_one },
 		{ "ident", fuzz_ident_one },
+		{ "mtasts", fuzz_mtasts_one },
 	};
 	size_t	i;
 
