@@ -140,6 +140,9 @@ struct conf {
 	char		*policy_socket;	/* default NULL: off */
 	char		*policy_transport; /* default "smtp" */
 
+	/* [metrics] (SPEC 13) */
+	char		*metrics_listen; /* ADDR:PORT, default NULL: off */
+
 	/* [destinations] */
 	struct dest_entry *dests;
 	size_t		 n_dests;

@@ -34,16 +34,19 @@
  *     getting the old ids back is checked only when they changed, so
  *     user = root works (with a warning);
  *  5b. open the [policy] socket (SPEC 10: before the drop, so a port below
- *     1024 or a root-owned directory work too);
+ *     1024 or a root-owned directory work too) and the [metrics] listen
+ *     port (SPEC 13, the same way);
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
  *     an existing unix socket that accepts a connection belongs to a live
  *     daemon (e.g. one started with another pid file): we stop (exit 71)
  *     instead of letting libmilter unlink it;
- *  7. start the reload thread and the policy service (netsrv.h, answering
- *     with policy.h from the same decisions as the milter), report success
- *     to the parent, smfi_main().
- * [policy] socket is read at start only: changing it needs a restart.
+ *  7. start the reload thread, the policy service (netsrv.h, answering
+ *     with policy.h from the same decisions as the milter) and the metrics
+ *     server (netsrv.h HTTP, metrics.h), report success to the parent,
+ *     smfi_main().
+ * [policy] socket and [metrics] listen are read at start only: changing
+ * them needs a restart.
  * The configuration file must be readable by the milter user for reloads.
  */
 #include <errno.h>
@@ -69,6 +72,7 @@
 #include "conf.h"
 #include "gen.h"
 #include "log.h"
+#include "metrics.h"
 #include "mlfi.h"
 #include "netsrv.h"
 #include "policy.h"
@@ -471,6 +475,28 @@ main_policy_open(const struct conf *c)
 	return 0;
 }
 
+static int	main_metrics_fd = -1;
+
+static int
+main_metrics_open(const struct conf *c)
+{
+	char	spec[320], err[512];
+
+	if (c->metrics_listen == NULL)
+		return 0;
+	if (metrics_listen_spec(c->metrics_listen, spec, sizeof(spec)) != 0) {
+		log_err("metrics listen %s: %s", c->metrics_listen, spec);
+		return -1;
+	}
+	if ((main_metrics_fd = netsrv_listen(spec, err, sizeof(err))) < 0) {
+		log_err("cannot open metrics listener %s: %s",
+		    c->metrics_listen, err);
+		return -1;
+	}
+	log_info("metrics served at http://%s/metrics", c->metrics_listen);
+	return 0;
+}
+
 /* Steps 4-6 of the start-up; 0 or an exit status. */
 static int
 main_setup(struct gen *g)
@@ -480,7 +506,7 @@ main_setup(struct gen *g)
 	if ((rv = main_pidfile(g->conf->pidfile)) != 0)
 		return rv;
 	umask(007);
-	if (main_policy_open(g->conf) != 0)
+	if (main_policy_open(g->conf) != 0 || main_metrics_open(g->conf) != 0)
 		return EX_OSERR_;
 	if (main_drop(g->conf->user) != 0)
 		return EX_OSERR_;
@@ -493,7 +519,8 @@ static int
 main_run(int foreground)
 {
 	struct gen	*g;
-	struct netsrv	*ps = NULL;
+	struct netsrv	*ps = NULL, *ms = NULL;
+	struct netsrv_limits ml = { 0, 2, 0, 0, 5000 };	/* 2 workers, 5 s */
 	pthread_t	 rt;
 	char		 err[1024], *pidfile = NULL;
 	int		 rv;
@@ -530,6 +557,12 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
+	if (main_metrics_fd >= 0 && (ms = netsrv_start(main_metrics_fd,
+	    NETSRV_HTTP, &ml, metrics_http, NULL)) == NULL) {
+		log_err("cannot start the metrics server");
+		main_ready(EX_OSERR_);
+		return EX_OSERR_;
+	}
 	log_info("started, version %s, configuration %s", TV_VERSION,
 	    main_conf_path);
 	main_ready(0);
@@ -538,6 +571,7 @@ main_run(int foreground)
 	main_stopping = 1;
 	pthread_kill(rt, SIGUSR1);
 	pthread_join(rt, NULL);
+	netsrv_stop(ms);
 	netsrv_stop(ps);
 	mlfi_stop();
 	if (pidfile != NULL && unlink(pidfile) != 0 && errno != ENOENT)

@@ -26,6 +26,7 @@
 #include "decide.h"
 #include "header.h"
 #include "log.h"
+#include "metrics.h"
 #include "mlfi.h"
 #include "xalloc.h"
 
@@ -267,6 +268,7 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 	    mlfi_skip_mailer(mc->g->conf, mailer))
 		return;
 	decide_domain(mc->g, raw, qid, NULL, &d);
+	metrics_decision(&d);
 	if (d.action == ACTION_ACCEPT || d.action == ACTION_TAG)
 		mlfi_add_hdr(mc, d.domain, d.hdr);
 	else

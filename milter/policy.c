@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "decide.h"
+#include "metrics.h"
 #include "name.h"
 #include "policy.h"
 
@@ -53,6 +54,7 @@ policy_domain(struct gen *g, const char *raw, char *reply, size_t len)
 		break;
 	}
 	decide_domain(g, raw, NULL, "policy", &d);
+	metrics_decision(&d);
 	if (d.would) {		/* monitor mode: never hold the mail */
 		(void)snprintf(reply, len, "OK may");
 		lvl = POL_MAY;
@@ -223,10 +225,11 @@ policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 {
 	struct gen	*g = decide_gen();
 
-	if (g == NULL) {
+	if (g == NULL)
 		(void)snprintf(reply, replylen, "TEMP no configuration loaded");
-		return;
+	else {
+		policy_answer(g, req, reply, replylen);
+		gen_unref(g);
 	}
-	policy_answer(g, req, reply, replylen);
-	gen_unref(g);
+	metrics_policy(req, reply);
 }
