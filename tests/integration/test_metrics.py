@@ -300,3 +300,28 @@ def test_listen_port_in_use_stops_start(ctx):
         busy.close()
     assert cp.returncode == 71, (cp.returncode, cp.stderr)
     assert "cannot open metrics listener" in cp.stderr, cp.stderr
+
+
+def test_grafana_dashboard_uses_exposed_metrics(ctx):
+    """Every series a query of docs/grafana-tlsverify.json names is one
+    /metrics serves or declares (tlsverify_redis_up only with a Redis backend: its
+    HELP line is in the source, checked here), and every metric family is
+    shown somewhere."""
+    import json
+    import re
+    with open(os.path.join(ctx.root, "docs/grafana-tlsverify.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    exprs.append(json.dumps(dash["templating"]))
+    used = set(re.findall(r"tlsverify_[a-z_]+", " ".join(exprs)))
+    text = scrape()
+    smp, types = samples(text)
+    served = {k[0] for k in smp}
+    served |= set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    with open(os.path.join(ctx.root, "milter/metrics.c")) as f:
+        assert '"tlsverify_redis_up", "gauge"' in f.read()
+    served.add("tlsverify_redis_up")
+    assert used <= served, used - served
+    fams = set(types) | {"tlsverify_redis_up"}
+    shown = {n for n in fams if any(u.startswith(n) for u in used)}
+    assert shown == fams, fams - shown
