@@ -154,6 +154,8 @@ struct conf {
 	unsigned	 mtasts_timeout; /* seconds per fetch, default 10 */
 	char		*mtasts_cache_file; /* default MTASTS_CACHE_DEFAULT;
 					   empty: memory only (NULL) */
+	/* [metrics] (SPEC 13) */
+	char		*metrics_listen; /* ADDR:PORT, default NULL: off */
 
 	/* [destinations] */
 	struct dest_entry *dests;

@@ -1,7 +1,8 @@
 /*
  * netsrv.h - a socket server for the daemon's two lookup protocols:
  * Postfix/Sendmail socketmap (SPEC 10) and Exim's ${readsocket} line
- * protocol (SPEC 11). Built to take hostile input: every buffer is
+ * protocol (SPEC 11), and for one-request HTTP (the metrics, SPEC 13).
+ * Built to take hostile input: every buffer is
  * bounded, every wait is timed, and no client can slow another one.
  *
  * netsrv_listen(spec, err, errlen) opens a listening socket before the
@@ -22,7 +23,8 @@
  * a zero field means the default. fn(arg, req, reqlen, reply, replylen)
  * is called in a worker thread with a NUL-terminated copy of one request
  * (reqlen bytes, no NUL inside) and writes a NUL-terminated reply payload
- * of at most replylen - 1 bytes (replylen is NETSRV_REPLY_MAX); it may
+ * of at most replylen - 1 bytes (replylen is NETSRV_REPLY_MAX, for HTTP
+ * NETSRV_HTTP_REPLY_MAX); it may
  * block (tens of seconds) and must be thread-safe. An empty reply becomes
  * "TEMP no answer" / "defer 451 4.3.0 no answer". A connection has at most
  * one request in a worker, so its replies come back in request order.
@@ -42,6 +44,22 @@
  * and every connection, joins all threads and frees everything. Never
  * call it from a handler (it would wait for itself). Several servers may
  * run at once: there is no global state.
+ *
+ * NETSRV_HTTP: one HTTP/1.x request head (the request line and the header
+ * lines up to the empty line, at most max_req bytes, default 8192); the
+ * handler gets the head without the empty line and writes a whole HTTP
+ * response (status line, header, body) of at most NETSRV_HTTP_REPLY_MAX
+ * - 1 bytes (replylen); it goes out as it is, then the connection is
+ * closed. A request body, pipelined requests and bytes after the head are
+ * never read as requests (drained at the close). A head longer than
+ * max_req, a NUL byte, a first line that does not begin with 1-16
+ * upper-case letters and a space (refused as soon as such a byte
+ * arrives), or no complete head within req_ms gets "400 Bad Request"
+ * (the handler is not called), then the connection is closed; an empty
+ * handler reply becomes "500 Internal Server Error". Defaults: idle_ms
+ * 10 s. netsrv serves HTTP for the metrics (metrics.h): it gives the
+ * same guarantees as for the lookup protocols (a slow or malformed client
+ * holds only its own connection).
  *
  * NETSRV_SOCKETMAP: each request is a netstring "LEN:DATA," (DATA: "NAME
  * KEY"), each reply the netstring of the handler's payload; a connection
@@ -84,6 +102,11 @@
  * when a "\n" (or, with eof, the end of a non-empty buffer) ends a line
  * of at most max bytes after stripping one "\r"; NETSRV_BAD for a longer
  * line or a NUL; NETSRV_MORE otherwise (also for an empty buffer at eof).
+ * netsrv_http(buf, len, max, f) for an HTTP request head: NETSRV_REQ when
+ * an empty line ("\n\n" or "\n\r\n") ends a head of at most max bytes
+ * (f->len: the head up to and with the "\n" before the empty line;
+ * f->used: with the empty line); NETSRV_BAD as described above;
+ * NETSRV_MORE otherwise.
  * netsrv_netstring_fmt(dst, dstlen, data, len) writes "LEN:DATA," and
  * returns its length, or 0 when dstlen is too small.
  */
@@ -94,11 +117,14 @@
 
 #define NETSRV_REPLY_MAX	16384	/* handler reply buffer, with the NUL */
 #define NETSRV_OUT_MAX		65536	/* unread reply bytes before a close */
+#define NETSRV_HTTP_REPLY_MAX	NETSRV_OUT_MAX	/* HTTP: with the NUL */
+#define NETSRV_HTTP_METHOD_MAX	16
 #define NETSRV_NETSTRING_DIGITS	5
 
 enum netsrv_proto {
 	NETSRV_SOCKETMAP,
-	NETSRV_LINE
+	NETSRV_LINE,
+	NETSRV_HTTP
 };
 
 typedef void	(*netsrv_fn)(void *arg, const char *req, size_t reqlen,
@@ -141,6 +167,8 @@ struct netsrv_frame {
 enum netsrv_parse netsrv_netstring(const char *, size_t, size_t max,
 		    struct netsrv_frame *);
 enum netsrv_parse netsrv_line(const char *, size_t, size_t max, int eof,
+		    struct netsrv_frame *);
+enum netsrv_parse netsrv_http(const char *, size_t, size_t max,
 		    struct netsrv_frame *);
 size_t		 netsrv_netstring_fmt(char *, size_t, const char *, size_t);
 

@@ -43,7 +43,7 @@ struct njob {
 	struct njob	*next;
 	char		*req;
 	size_t		 reqlen;
-	char		 reply[NETSRV_REPLY_MAX];
+	char		 reply[];	/* netsrv.replycap bytes */
 };
 
 struct nrlog {
@@ -59,6 +59,7 @@ struct netsrv {
 	netsrv_fast_fn	 fast;		/* NULL: every request to the pool */
 	void		*arg;
 	size_t		 incap;
+	size_t		 replycap;	/* NETSRV_REPLY_MAX, HTTP: more */
 	pthread_t	 io, *workers;
 	unsigned	 nworkers;
 	int		 io_started;

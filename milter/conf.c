@@ -39,6 +39,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "metrics.h"
 #include "name.h"
 #include "xalloc.h"
 
@@ -56,7 +57,8 @@ enum conf_kind {
 	K_NAMESERVER,	/* empty | ADDR | ADDR:PORT | [IPv6]:PORT */
 	K_MAILERS,	/* list, continues on indented lines */
 	K_REVOCATION,	/* none | crl | ocsp | any */
-	K_BOOL		/* yes | no */
+	K_BOOL,		/* yes | no */
+	K_LISTEN	/* empty | ADDR:PORT | [IPv6]:PORT (metrics.h) */
 };
 
 struct conf_key {
@@ -110,13 +112,13 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_MTASTS, "timeout", K_UINT, OFF(mtasts_timeout), 1, 300 },
 	{ CONF_SECT_MTASTS, "cache_file", K_PATH, OFF(mtasts_cache_file), 0,
 	    0 },
+	{ CONF_SECT_METRICS, "listen", K_LISTEN, OFF(metrics_listen), 0, 0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 const char *const conf_sect_names[CONF_NSECTS] = {
 	"", "milter", "probe", "dns", "cache", "policy", "query",
-	"mtasts",
-	"destinations", "smtproutes"
+	"mtasts", "metrics", "destinations", "smtproutes"
 };
 
 static const char *const conf_default_mailers[] = {
@@ -225,6 +227,7 @@ static int
 conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 {
 	struct conf	*c = p->c;
+	char		 spec[320];
 
 	switch (k->kind) {
 	case K_UINT:
@@ -284,6 +287,11 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 		return conf_set_revocation(p, v);
 	case K_BOOL:
 		return conf_set_bool(p, k, v);
+	case K_LISTEN:
+		if (*v != '\0' && metrics_listen_spec(v, spec, sizeof(spec)))
+			return conf_fail(p, p->lineno, "%s: '%.60s': %s",
+			    k->name, v, spec);
+		break;
 	}
 	conf_set_str(c, k->off, v);
 	return 0;
@@ -577,6 +585,7 @@ conf_free(struct conf *c)
 	free(c->query_socket);
 	free(c->mtasts_ca_file);
 	free(c->mtasts_cache_file);
+	free(c->metrics_listen);
 	conf_route_free(c);
 	free(c);
 }

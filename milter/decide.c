@@ -28,6 +28,7 @@
 
 #include "decide.h"
 #include "log.h"
+#include "metrics.h"
 #include "name.h"
 #include "report.h"
 #include "revoke.h"
@@ -353,6 +354,7 @@ static void
 decide_log(const struct decision *d, const char *qid, const char *via,
     const char *fields)
 {
+	metrics_decision(d);		/* every judged decision, once */
 	log_info("%s%s%s%s%s%sdomain=%s setting=%s %s cached=%s%s%s",
 	    qid ? "queue_id=" : "", qid ? qid : "", qid ? " " : "",
 	    via ? "via=" : "", via ? via : "", via ? " " : "", d->domain,
@@ -386,6 +388,7 @@ static void
 decide_log_cached(const struct decision *d, const char *via,
     const char *fields)
 {
+	metrics_decision(d);
 	log_debug("%s%s%sdomain=%s setting=%s %s cached=yes%s%s",
 	    via ? "via=" : "", via ? via : "", via ? " " : "", d->domain,
 	    conf_setting_name(d->setting), fields,

@@ -25,6 +25,7 @@
 #include "dns.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "metrics.h"
 #include "ident.h"
 #include "name.h"
 #include "refs.h"
@@ -490,8 +491,11 @@ engine_probe_ms(const struct engine *e, const char *domain, int setting,
 		v->outcome = OUTCOME_NO_HOST;
 		(void)snprintf(v->reason, sizeof(v->reason),
 		    "invalid domain name");
-	} else
+	} else {
+		metrics_probe_start();
 		engine_run(e, v, flags, deadline_ms);
+		metrics_probe_end(engine_ms_since(&t0));
+	}
 	verdict_decide(v, e->conf->on_fail);
 	v->elapsed_ms = engine_ms_since(&t0);
 	return v;

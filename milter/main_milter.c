@@ -33,19 +33,20 @@
  *     with [milter] user set: setgid, initgroups, setuid; as OpenSSH does,
  *     getting the old ids back is checked only when they changed, so
  *     user = root works (with a warning);
- *  5b. open the [policy] socket (SPEC 10) and the [query] socket (SPEC 11:
- *     Exim) before the drop, so a port below 1024 or a root-owned
- *     directory work too;
+ *  5b. open the [policy] socket (SPEC 10), the [query] socket (SPEC 11:
+ *     Exim) and the [metrics] listen port (SPEC 13) before the drop, so a
+ *     port below 1024 or a root-owned directory work too;
  *  6. smfi_setconn, smfi_register, smfi_opensocket(true) (removes a stale
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
  *     an existing unix socket that accepts a connection belongs to a live
  *     daemon (e.g. one started with another pid file): we stop (exit 71)
  *     instead of letting libmilter unlink it;
  *  7. start the reload thread, the policy service (netsrv.h, answering
- *     with policy.h from the same decisions as the milter) and the query
- *     service (NETSRV_LINE, query.h), report success
- *     to the parent, smfi_main().
- * [policy] socket and [query] socket are read at start only: changing
+ *     with policy.h from the same decisions as the milter), the query
+ *     service (NETSRV_LINE, query.h) and the metrics server (netsrv.h
+ *     HTTP, metrics.h), report success to the parent, smfi_main().
+ * [policy] socket, [query] socket and [metrics] listen are read at start
+ * only: changing
  * them needs a restart.
  * The configuration file must be readable by the milter user for reloads.
  */
@@ -72,6 +73,7 @@
 #include "conf.h"
 #include "gen.h"
 #include "log.h"
+#include "metrics.h"
 #include "mlfi.h"
 #include "netsrv.h"
 #include "policy.h"
@@ -474,6 +476,28 @@ main_service_open(const char *spec, const char *what, int *fd)
 	return 0;
 }
 
+static int	main_metrics_fd = -1;
+
+static int
+main_metrics_open(const struct conf *c)
+{
+	char	spec[320], err[512];
+
+	if (c->metrics_listen == NULL)
+		return 0;
+	if (metrics_listen_spec(c->metrics_listen, spec, sizeof(spec)) != 0) {
+		log_err("metrics listen %s: %s", c->metrics_listen, spec);
+		return -1;
+	}
+	if ((main_metrics_fd = netsrv_listen(spec, err, sizeof(err))) < 0) {
+		log_err("cannot open metrics listener %s: %s",
+		    c->metrics_listen, err);
+		return -1;
+	}
+	log_info("metrics served at http://%s/metrics", c->metrics_listen);
+	return 0;
+}
+
 /* Steps 4-6 of the start-up; 0 or an exit status. */
 static int
 main_setup(struct gen *g)
@@ -485,7 +509,7 @@ main_setup(struct gen *g)
 	umask(007);
 	if (main_service_open(g->conf->policy_socket, "policy",
 	    &main_policy_fd) != 0 || main_service_open(g->conf->query_socket,
-	    "query", &main_query_fd) != 0)
+	    "query", &main_query_fd) != 0 || main_metrics_open(g->conf) != 0)
 		return EX_OSERR_;
 	if (main_drop(g->conf->user) != 0)
 		return EX_OSERR_;
@@ -498,7 +522,8 @@ static int
 main_run(int foreground)
 {
 	struct gen	*g;
-	struct netsrv	*ps = NULL, *qs = NULL;
+	struct netsrv	*ps = NULL, *qs = NULL, *ms = NULL;
+	struct netsrv_limits ml = { 0, 2, 0, 0, 5000 };	/* 2 workers, 5 s */
 	pthread_t	 rt;
 	char		 err[1024], *pidfile = NULL;
 	int		 rv;
@@ -542,6 +567,12 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
+	if (main_metrics_fd >= 0 && (ms = netsrv_start(main_metrics_fd,
+	    NETSRV_HTTP, &ml, metrics_http, NULL)) == NULL) {
+		log_err("cannot start the metrics server");
+		main_ready(EX_OSERR_);
+		return EX_OSERR_;
+	}
 	log_info("started, version %s, configuration %s", TV_VERSION,
 	    main_conf_path);
 	main_ready(0);
@@ -550,6 +581,7 @@ main_run(int foreground)
 	main_stopping = 1;
 	pthread_kill(rt, SIGUSR1);
 	pthread_join(rt, NULL);
+	netsrv_stop(ms);
 	netsrv_stop(ps);
 	netsrv_stop(qs);
 	mlfi_stop();

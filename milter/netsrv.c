@@ -191,7 +191,7 @@ netsrv_worker(void *v)
 		pthread_mutex_unlock(&srv->mu);
 		j->reply[0] = '\0';
 		srv->fn(srv->arg, j->req, j->reqlen, j->reply,
-		    sizeof(j->reply));
+		    srv->replycap);
 		pthread_mutex_lock(&srv->mu);
 		netsrv_job_add(&srv->dhead, &srv->dtail, j);
 		if (write(srv->wake[1], "", 1) < 0 && errno != EAGAIN)
@@ -205,9 +205,11 @@ static void
 netsrv_defaults(struct netsrv *srv, const struct netsrv_limits *l)
 {
 	int	line = srv->proto == NETSRV_LINE;
+	int	http = srv->proto == NETSRV_HTTP;
 
 	if (l != NULL)
 		srv->lim = *l;
+	srv->replycap = http ? NETSRV_HTTP_REPLY_MAX : NETSRV_REPLY_MAX;
 	if (srv->lim.max_conns == 0)
 		srv->lim.max_conns = 512;
 	if (srv->lim.workers == 0)
@@ -215,17 +217,18 @@ netsrv_defaults(struct netsrv *srv, const struct netsrv_limits *l)
 	if (srv->lim.workers > NETSRV_WORKERS_MAX)
 		srv->lim.workers = NETSRV_WORKERS_MAX;
 	if (srv->lim.max_req == 0)
-		srv->lim.max_req = line ? 1000 : 10000;
+		srv->lim.max_req = line ? 1000 : http ? 8192 : 10000;
 	if (!line && srv->lim.max_req > 99999)	/* 5 digits */
 		srv->lim.max_req = 99999;
 	if (srv->lim.idle_ms <= 0)
-		srv->lim.idle_ms = line ? 10000 : 300000;
+		srv->lim.idle_ms = line || http ? 10000 : 300000;
 	if (srv->lim.req_ms <= 0)
 		srv->lim.req_ms = 10000;
-	/* a line needs max_req + CR LF; netstrings get room to pipeline */
-	srv->incap = line ? srv->lim.max_req + 2 :
+	/* a line needs max_req + CR LF; netstrings get room to pipeline;
+	 * an HTTP head is max_req bytes with its empty line */
+	srv->incap = line ? srv->lim.max_req + 2 : http ? srv->lim.max_req :
 	    srv->lim.max_req + NETSRV_NETSTRING_DIGITS + 2;
-	if (!line && srv->incap < 16384)
+	if (!line && !http && srv->incap < 16384)
 		srv->incap = 16384;
 }
 

@@ -5,7 +5,7 @@
  * A connection reads into a bounded input buffer, frames at most one
  * request at a time into a job for the pool, and queues framed replies
  * in an output buffer written without blocking. After its last reply
- * (line protocol, a refused request) it is flushed, shut down for
+ * (line protocol, HTTP, a refused request) it is flushed, shut down for
  * writing and drained for NETSRV_LINGER_MS, then closed. Every wait has
  * a limit: idle_ms with nothing pending, req_ms for a partial request
  * and for replies the client does not read, NETSRV_OUT_MAX bytes of
@@ -27,6 +27,9 @@
 
 #define NETSRV_LINGER_MS	2000
 #define NETSRV_LINE_ERR		"defer 451 4.3.0 malformed request"
+#define NETSRV_HTTP_FMT		"HTTP/1.1 %s\r\nContent-Type: text/plain; " \
+				"charset=utf-8\r\nContent-Length: %zu\r\n" \
+				"Connection: close\r\n\r\n%s\n"
 
 void
 netsrv_conn_add(struct netsrv *srv, int fd)
@@ -81,8 +84,20 @@ static void
 netsrv_conn_reply(struct netsrv *srv, struct nconn *c, const char *payload)
 {
 	size_t	n;
+	char	buf[256];
 
-	if (srv->proto == NETSRV_LINE) {
+	if (srv->proto == NETSRV_HTTP) {
+		if (*payload == '\0') {
+			(void)snprintf(buf, sizeof(buf), NETSRV_HTTP_FMT,
+			    "500 Internal Server Error", sizeof("no answer"),
+			    "no answer");
+			payload = buf;
+		}
+		n = strlen(payload);
+		netsrv_out_reserve(c, n);
+		memcpy(c->out + c->outlen, payload, n);
+		c->outlen += n;
+	} else if (srv->proto == NETSRV_LINE) {
 		if ((n = strcspn(payload, "\r\n")) == 0) {
 			payload = "defer 451 4.3.0 no answer";
 			n = strlen(payload);
@@ -109,7 +124,7 @@ netsrv_conn_reply(struct netsrv *srv, struct nconn *c, const char *payload)
 static void
 netsrv_conn_error(struct netsrv *srv, struct nconn *c, const char *why)
 {
-	char		 buf[128];
+	char		 buf[256];
 	unsigned long	 dropped;
 
 	if (netsrv_rlog_ok(&srv->rl_bad, srv->now, &dropped))
@@ -117,7 +132,11 @@ netsrv_conn_error(struct netsrv *srv, struct nconn *c, const char *why)
 		    "(%lu earlier not logged)", why, dropped);
 	if (srv->proto == NETSRV_LINE)
 		netsrv_conn_reply(srv, c, NETSRV_LINE_ERR);
-	else {
+	else if (srv->proto == NETSRV_HTTP) {
+		(void)snprintf(buf, sizeof(buf), NETSRV_HTTP_FMT,
+		    "400 Bad Request", strlen(why) + 1, why);
+		netsrv_conn_reply(srv, c, buf);
+	} else {
 		(void)snprintf(buf, sizeof(buf), "PERM %s", why);
 		netsrv_conn_reply(srv, c, buf);
 	}
@@ -169,7 +188,7 @@ static void
 netsrv_dispatch(struct netsrv *srv, struct nconn *c, const char *req,
     size_t len)
 {
-	struct njob	*j = xmalloc(sizeof(*j));
+	struct njob	*j = xmalloc(sizeof(*j) + srv->replycap);
 
 	j->c = c;
 	j->req = xmalloc(len + 1);
@@ -217,6 +236,8 @@ again:
 		return;
 	if (srv->proto == NETSRV_LINE)
 		r = netsrv_line(c->in, c->inlen, srv->lim.max_req, c->eof, &f);
+	else if (srv->proto == NETSRV_HTTP)
+		r = netsrv_http(c->in, c->inlen, srv->lim.max_req, &f);
 	else
 		r = netsrv_netstring(c->in, c->inlen, srv->lim.max_req, &f);
 	if (r == NETSRV_REQ) {
@@ -225,7 +246,7 @@ again:
 			netsrv_dispatch(srv, c, c->in + f.off, f.len);
 		memmove(c->in, c->in + f.used, c->inlen - f.used);
 		c->inlen -= f.used;
-		if (srv->proto == NETSRV_LINE)
+		if (srv->proto != NETSRV_SOCKETMAP)
 			c->state = NC_CLOSING;	/* one request only */
 		else if (fast)
 			goto again;
@@ -353,7 +374,7 @@ netsrv_done(struct netsrv *srv, struct njob *j)
 		if (c->dead)
 			netsrv_conn_free(c);
 		else if (c->fd >= 0) {
-			j->reply[sizeof(j->reply) - 1] = '\0';
+			j->reply[srv->replycap - 1] = '\0';
 			netsrv_conn_reply(srv, c, j->reply);
 			netsrv_conn_advance(srv, c);
 			netsrv_conn_flush(srv, c);

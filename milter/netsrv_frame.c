@@ -1,5 +1,6 @@
 /*
- * netsrv_frame.c - netstring and line framing for netsrv (see netsrv.h).
+ * netsrv_frame.c - netstring, line and HTTP head framing for netsrv (see
+ * netsrv.h).
  *
  * Pure functions over a byte buffer that may hold a partial request: they
  * never read past len, decide as early as the bytes allow (a too-long
@@ -79,6 +80,50 @@ netsrv_line(const char *buf, size_t len, size_t max, int eof,
 	if (memchr(buf, '\0', n) != NULL)
 		return netsrv_bad(f, "NUL byte in request");
 	f->len = n;
+	return NETSRV_REQ;
+}
+
+/* The request line must begin with a method: 1-16 of [A-Z], a space. */
+static int
+netsrv_http_method_bad(const char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len && i <= NETSRV_HTTP_METHOD_MAX; i++) {
+		if (buf[i] == ' ')
+			return i == 0;
+		if (buf[i] < 'A' || buf[i] > 'Z')
+			return 1;
+	}
+	return i > NETSRV_HTTP_METHOD_MAX;
+}
+
+enum netsrv_parse
+netsrv_http(const char *buf, size_t len, size_t max, struct netsrv_frame *f)
+{
+	size_t	scan = len < max ? len : max, i;
+
+	memset(f, 0, sizeof(*f));
+	if (netsrv_http_method_bad(buf, scan))
+		return netsrv_bad(f, "not an HTTP request");
+	if (memchr(buf, '\0', scan) != NULL)
+		return netsrv_bad(f, "NUL byte in request");
+	for (i = 0; i < scan; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i + 1 < scan && buf[i + 1] == '\n') {
+			f->used = i + 2;
+			break;
+		}
+		if (i + 2 < scan && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
+			f->used = i + 3;
+			break;
+		}
+	}
+	if (f->used == 0)
+		return len >= max ? netsrv_bad(f, "request too long") :
+		    NETSRV_MORE;
+	f->len = i + 1;
 	return NETSRV_REQ;
 }
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "decide.h"
+#include "metrics.h"
 #include "name.h"
 #include "policy.h"
 #include "xalloc.h"
@@ -363,12 +364,13 @@ policy_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 {
 	struct gen	*g = decide_gen();
 
-	if (g == NULL) {
+	if (g == NULL)
 		(void)snprintf(reply, replylen, "TEMP no configuration loaded");
-		return;
+	else {
+		(void)policy_req(g, req, 0, reply, replylen);
+		gen_unref(g);
 	}
-	(void)policy_req(g, req, 0, reply, replylen);
-	gen_unref(g);
+	metrics_policy(req, reply);
 }
 
 int
@@ -382,5 +384,7 @@ policy_lookup_nowait(void *arg, const char *req, size_t reqlen, char *reply,
 		return 0;
 	rc = policy_req(g, req, 1, reply, replylen);
 	gen_unref(g);
+	if (rc == 0)
+		metrics_policy(req, reply);
 	return rc == 0;
 }

@@ -13,6 +13,7 @@
 
 #include "decide.h"
 #include "name.h"
+#include "metrics.h"
 #include "policy.h"
 #include "query.h"
 #include "xalloc.h"
@@ -84,11 +85,12 @@ query_lookup(void *arg, const char *req, size_t reqlen, char *reply,
 
 	(void)arg;
 	(void)reqlen;
-	if (g == NULL) {
+	if (g == NULL)
 		(void)snprintf(reply, replylen, QUERY_BAD "internal error: no "
 		    "configuration loaded");
-		return;
+	else {
+		query_answer(g, req, reply, replylen);
+		gen_unref(g);
 	}
-	query_answer(g, req, reply, replylen);
-	gen_unref(g);
+	metrics_query(reply);
 }

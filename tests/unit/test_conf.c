@@ -148,6 +148,7 @@ test_defaults(void)
 	    "cache defaults");
 	T_OK(!c->has_default && c->n_dests == 0 && c->n_routes == 0,
 	    "empty tables");
+	T_OK(c->metrics_listen == NULL, "metrics off by default");
 	T_OK(conf_lookup_setting(c, "example.com", NULL) == TLS_NONE,
 	    "no default: none");
 	conf_free(c);
@@ -518,6 +519,16 @@ static const struct tcase cases[] = {
 	{ "[probe]\nrevocation = ocsp\nrevocation = crl\n", 3,
 	    "duplicate key 'revocation'" },
 	{ "[probe]\nrevocation = OCSP\nrevocation_required = Yes\n", 0, NULL },
+	/* [metrics] listen (SPEC 13) */
+	{ "[metrics]\nlisten = 127.0.0.1:9732\n", 0, NULL },
+	{ "[metrics]\nlisten = [::1]:9732\n", 0, NULL },
+	{ "[metrics]\nlisten =\n", 0, NULL },
+	{ "[metrics]\nlisten = 127.0.0.1\n", 2, "listen: '127.0.0.1': "
+	    "expected ADDR:PORT" },
+	{ "[metrics]\nlisten = 127.0.0.1:0\n", 2, "port must be 1..65535" },
+	{ "[metrics]\nlisten = ::1:9732\n", 2, "IPv6 address in brackets" },
+	{ "[metrics]\nlisten = inet:9732@127.0.0.1\n", 2, "listen: " },
+	{ "[metrics]\nport = 9732\n", 2, "unknown key 'port' in [metrics]" },
 	{ NULL, 0, NULL }
 };
 

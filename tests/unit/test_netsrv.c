@@ -1,5 +1,5 @@
 /*
- * test_netsrv.c - netsrv framing: netstrings and lines, including hostile
+ * test_netsrv.c - netsrv framing: netstrings, lines and HTTP heads, including hostile
  * rows (NUL bytes, huge or malformed length prefixes, overlong lines).
  *
  * Every call gets an exactly sized heap copy of its input, so a read past
@@ -82,6 +82,45 @@ static const struct {
 	{ NS("12345\rx"), 5, 0, NETSRV_BAD, 0, 0, "line too long" },
 	{ NS("1234567"), 5, 0, NETSRV_BAD, 0, 0, "line too long" },
 	{ NS("123456"), 5, 1, NETSRV_BAD, 0, 0, "line too long" },
+};
+
+/* HTTP heads; at: the shortest prefix that decides (REQ or BAD) */
+static const struct {
+	const char	*in;
+	size_t		 inlen;
+	size_t		 max;
+	int		 want;
+	size_t		 len, used;
+	const char	*why;
+	size_t		 at;
+} hh[] = {
+	{ NS("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), 8192, NETSRV_REQ,
+	  32, 34, NULL, 34 },
+	{ NS("GET /metrics HTTP/1.0\n\n"), 8192, NETSRV_REQ, 22, 23, NULL, 23 },
+	{ NS("HEAD / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\n\r\n"), 8192,
+	  NETSRV_REQ, 17, 19, NULL, 19 },
+	{ NS("POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"), 8192,
+	  NETSRV_REQ, 37, 39, NULL, 39 },
+	{ NS("GET /metrics HTTP/1.1\r\n"), 8192, NETSRV_MORE, 0, 0, NULL, 0 },
+	{ NS("GET /metrics HTTP/1.1\r\n\r"), 8192, NETSRV_MORE, 0, 0, NULL, 0 },
+	{ NS("GET / HTTP/1.0\r\n\r\n"), 18, NETSRV_REQ, 16, 18, NULL, 18 },
+	{ NS("GET / HTTP/1.0\r\n\r\n"), 17, NETSRV_BAD, 0, 0,
+	  "request too long", 17 },
+	{ NS("get / HTTP/1.0\r\n\r\n"), 8192, NETSRV_BAD, 0, 0,
+	  "not an HTTP request", 1 },
+	{ NS(" GET / HTTP/1.0\r\n\r\n"), 8192, NETSRV_BAD, 0, 0,
+	  "not an HTTP request", 1 },
+	{ NS("\r\n\r\n"), 8192, NETSRV_BAD, 0, 0, "not an HTTP request", 1 },
+	{ NS("\x16\x03\x01\x02\x00"), 8192, NETSRV_BAD, 0, 0,
+	  "not an HTTP request", 1 },
+	{ NS("GE\0T / HTTP/1.0\r\n\r\n"), 8192, NETSRV_BAD, 0, 0,
+	  "not an HTTP request", 3 },
+	{ NS("GET /\0 HTTP/1.0\r\n\r\n"), 8192, NETSRV_BAD, 0, 0, "NUL byte",
+	  6 },
+	{ NS("ABCDEFGHIJKLMNOP / HTTP/1.0\r\n\r\n"), 8192, NETSRV_REQ, 29, 31,
+	  NULL, 31 },
+	{ NS("ABCDEFGHIJKLMNOPQ / HTTP/1.0\r\n\r\n"), 8192, NETSRV_BAD, 0, 0,
+	  "not an HTTP request", 17 },
 };
 
 static enum netsrv_parse
@@ -178,6 +217,50 @@ test_lines(void)
 	}
 }
 
+static enum netsrv_parse
+parse_hh(const char *in, size_t len, size_t max, struct netsrv_frame *f)
+{
+	char			*copy = malloc(len ? len : 1);
+	enum netsrv_parse	 r;
+
+	memcpy(copy, in, len);
+	r = netsrv_http(copy, len, max, f);
+	free(copy);
+	return r;
+}
+
+static void
+test_http(void)
+{
+	struct netsrv_frame	f;
+	enum netsrv_parse	r, r0 = NETSRV_MORE;
+	size_t			i, n;
+
+	for (i = 0; i < sizeof(hh) / sizeof(hh[0]); i++) {
+		r = parse_hh(hh[i].in, hh[i].inlen, hh[i].max, &f);
+		if (hh[i].want == NETSRV_BAD)
+			T_OK(r == NETSRV_BAD && f.why != NULL &&
+			    strstr(f.why, hh[i].why) != NULL,
+			    "http row %zu refused: %s (got %d %s)", i,
+			    hh[i].why, r, f.why ? f.why : "-");
+		else
+			T_OK(r == hh[i].want && f.off == 0 &&
+			    f.len == hh[i].len && f.used == hh[i].used,
+			    "http row %zu: %d len %zu used %zu (got %d %zu "
+			    "%zu)", i, hh[i].want, hh[i].len, hh[i].used, r,
+			    f.len, f.used);
+		if (hh[i].want == NETSRV_MORE)
+			continue;
+		for (n = 0; n <= hh[i].inlen; n++)
+			if ((r0 = parse_hh(hh[i].in, n, hh[i].max, &f)) !=
+			    NETSRV_MORE)
+				break;
+		T_OK(n == hh[i].at && r0 == hh[i].want,
+		    "http row %zu decided after %zu bytes (got %zu)", i,
+		    hh[i].at, n);
+	}
+}
+
 /* A 10,000-byte request passes at max 10000; one byte more is refused. */
 static void
 test_sizes(void)
@@ -216,6 +299,7 @@ main(void)
 {
 	test_netstrings();
 	test_lines();
+	test_http();
 	test_sizes();
 	return T_DONE();
 }
