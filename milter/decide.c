@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "decide_int.h"
 #include "log.h"
 #include "name.h"
 #include "report.h"
@@ -35,12 +36,8 @@
 #define DECIDE_BG_MAX_MS	180000L
 #define DECIDE_MATCHLEN		2048
 
-struct decide_parg {
-	struct gen	*g;
-	enum tls_setting setting;
-};
-
 static struct cache	*decide_c;
+static struct rcache	*decide_r;	/* shared verdicts (SPEC 13) */
 static unsigned long	 decide_epoch = 1;
 
 /* --- generations and the cache ------------------------------------------ */
@@ -57,6 +54,8 @@ void
 decide_start(struct gen *g)
 {
 	decide_c = cache_new(NULL);
+	decide_r = rcache_new();
+	rcache_configure(decide_r, g->rcfg);
 	decide_limits(g->conf);
 	g->epoch = decide_epoch;
 	cache_flush(decide_c, decide_epoch);
@@ -73,6 +72,12 @@ struct cache *
 decide_cache(void)
 {
 	return decide_c;
+}
+
+struct rcache *
+decide_rcache(void)
+{
+	return decide_r;
 }
 
 static int
@@ -118,6 +123,7 @@ decide_reload(const char *path)
 	g->epoch = changed ? ++decide_epoch : old->epoch;
 	gen_unref(old);
 	decide_limits(g->conf);
+	rcache_configure(decide_r, g->rcfg);	/* no-op when the same */
 	gen_install(g);		/* g's reference now belongs to gen.c */
 	before = cache_count(decide_c);
 	if (changed) {
@@ -141,6 +147,8 @@ decide_stop(void)
 {
 	cache_stop(decide_c);
 	cache_drain(decide_c);
+	rcache_free(decide_r);	/* no probe runs any more */
+	decide_r = NULL;
 }
 
 /* --- what a verified answer tells the policy service ---------------------- */
@@ -225,6 +233,8 @@ decide_hold(void *arg)
 
 	h->g = gen_ref(p->g);
 	h->setting = p->setting;
+	h->key = xstrdup(p->key);
+	h->wait_ms = p->wait_ms;
 	return h;
 }
 
@@ -234,13 +244,24 @@ decide_unhold(void *held)
 	struct decide_parg	*h = held;
 
 	gen_unref(h->g);
+	free((char *)h->key);
 	free(h);
 }
 
+/* The probe callback: shared through Redis when this generation says so. */
 static struct cache_answer *
 decide_run(void *held, const char *domain, long deadline_ms)
 {
 	struct decide_parg	*h = held;
+
+	if (h->g->rcfg != NULL && decide_r != NULL)
+		return decide_fleet(decide_r, h, domain, deadline_ms);
+	return decide_probe(h, domain, deadline_ms);
+}
+
+struct cache_answer *
+decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
+{
 	struct verdict		*v;
 	struct cache_answer	*a;
 	enum cache_kind		 kind;
@@ -391,7 +412,7 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
     const char *via)
 {
 	const struct conf	*c = g->conf;
-	struct decide_parg	 p = { g, d->setting };
+	struct decide_parg	 p = { g, d->setting, NULL, 0 };
 	struct cache_probe	 pr;
 	enum cache_rc		 rc;
 	char			*key = gen_cache_key(c, d->domain, d->setting);
@@ -408,6 +429,8 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
 	if (pr.deadline_ms > DECIDE_BG_MAX_MS)
 		pr.deadline_ms = DECIDE_BG_MAX_MS > pr.wait_ms ?
 		    DECIDE_BG_MAX_MS : pr.wait_ms;
+	p.key = key;
+	p.wait_ms = pr.wait_ms;
 	rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
 	free(key);
 	d->cached = rc == CACHE_HIT;
@@ -454,7 +477,9 @@ decide_invalid(struct gen *g, struct decision *d, const char *raw,
 	d->judged = 1;
 	p.g = g;
 	p.setting = d->setting;
-	d->a = decide_run(&p, lower, 0);
+	p.key = NULL;
+	p.wait_ms = 0;
+	d->a = decide_probe(&p, lower, 0);
 	decide_answer(d, d->a);
 	decide_monitor(g, d);
 	decide_log(d, qid, via, d->a->logline);
