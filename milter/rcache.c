@@ -60,6 +60,17 @@ rcache_cfg_dup(const struct rcache_cfg *c)
 	return d;
 }
 
+static const char *
+rcache_why(const redisContext *ctx)
+{
+	if (ctx->err == REDIS_ERR_IO)	/* hiredis 0.14 may leave errstr "" */
+		return errno == EAGAIN || errno == EWOULDBLOCK ?
+		    "no answer within redis_timeout" : strerror(errno);
+	if (ctx->err == REDIS_ERR_EOF)
+		return "connection closed";
+	return ctx->errstr[0] != '\0' ? ctx->errstr : "no answer";
+}
+
 /* One command that must answer with a status reply (AUTH, SELECT). */
 static int
 rcache_status(redisContext *ctx, const char *what, int argc,
@@ -69,7 +80,7 @@ rcache_status(redisContext *ctx, const char *what, int argc,
 	int		 rv = -1;
 
 	if (rp == NULL)
-		(void)snprintf(err, errlen, "%s: %s", what, ctx->errstr);
+		(void)snprintf(err, errlen, "%s: %s", what, rcache_why(ctx));
 	else if (rp->type != REDIS_REPLY_STATUS)
 		(void)snprintf(err, errlen, "%s refused: %.100s", what,
 		    rp->type == REDIS_REPLY_ERROR ? rp->str : "odd reply");
@@ -114,6 +125,10 @@ rcache_connect(const struct rcache_cfg *c, char *err, size_t errlen)
 	av[1] = db;
 	if (c->db != 0 && rcache_status(ctx, "SELECT", 2, av, err,
 	    errlen) != 0)
+		goto fail;
+	av[0] = "PING";		/* a server that accepts but never answers */
+	if (c->password == NULL && c->db == 0 && rcache_status(ctx, "PING", 1,
+	    av, err, errlen) != 0)
 		goto fail;
 	return ctx;
 fail:
@@ -215,7 +230,7 @@ rcache_ping(struct rcache *r)
 	redisReply	*rp = redisCommand(r->ctx, "PING");
 
 	if (rp == NULL)
-		rcache_down(r, r->ctx->errstr);
+		rcache_down(r, rcache_why(r->ctx));
 	else
 		freeReplyObject(rp);
 }
@@ -338,8 +353,7 @@ rcache_cmd(struct rcache *r, int argc, const char **argv, const size_t *len)
 	redisReply	*rp = redisCommandArgv(r->ctx, argc, argv, len);
 
 	if (rp == NULL)
-		rcache_down(r, r->ctx->errstr[0] ? r->ctx->errstr :
-		    "no answer");
+		rcache_down(r, rcache_why(r->ctx));
 	return rp;
 }
 
@@ -429,8 +443,7 @@ rcache_get(struct rcache *r, const char *key, const char *domain,
 	    redisAppendCommand(r->ctx, "PTTL %s", k) != REDIS_OK ||
 	    redisGetReply(r->ctx, (void **)&v) != REDIS_OK ||
 	    redisGetReply(r->ctx, (void **)&t) != REDIS_OK) {
-		rcache_down(r, r->ctx->errstr[0] ? r->ctx->errstr :
-		    "no answer");
+		rcache_down(r, rcache_why(r->ctx));
 		rc = RCACHE_DOWN;
 	} else
 		rc = rcache_value(r, domain, v, t, a, ttl, life);

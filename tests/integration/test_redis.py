@@ -12,9 +12,11 @@ recipient domain against the leaf's *.fleet.test names); the name server
 is a closed port.
 """
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -212,6 +214,31 @@ def test_redis_down_then_back(ctx):
     assert verified(ans), ans
     assert policy(a, "cold2.fleet.test") == ans
     assert w.fast.connections() == n + 1, "not shared after Redis came back"
+
+
+def test_redis_hung_counts_as_down(ctx):
+    """A Redis that accepts but does not answer (SIGSTOP) within
+    redis_timeout is down: the relay probes itself, promptly."""
+    w = World(ctx)
+    r = Redis(ctx).start()
+    a = w.relay("a", "redis://127.0.0.1:%d" % r.port, redis_timeout="0.2")
+    assert verified(policy(a, "before.fleet.test"))
+    os.kill(r.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        assert verified(policy(a, "hung.fleet.test"))
+        took = time.monotonic() - t0
+        assert took < 3, took
+        assert "is down (no answer within redis_timeout)" in a.log(), \
+            a.log()[-2000:]
+        time.sleep(2.5)         # reconnect attempts meet the hung server
+        assert "is back after" not in a.log(), a.log()[-2000:]
+        assert verified(policy(a, "hung2.fleet.test"))
+    finally:
+        os.kill(r.proc.pid, signal.SIGCONT)
+    tvtest.wait_for(lambda: "is back after" in a.log(), timeout=40,
+                    what="redis back line")
+    assert a.log().count(" is down (") == 1, a.log()[-3000:]
 
 
 def test_redis_malformed_value_reprobed(ctx):
