@@ -138,10 +138,13 @@ fail:
 
 /* The server stopped answering (mu held): memory only until it is back. */
 static void
-rcache_down(struct rcache *r, const char *why)
+rcache_down(struct rcache *r, const char *reason)
 {
+	char	why[160];
+
 	if (r->ctx == NULL)
 		return;
+	(void)snprintf(why, sizeof(why), "%s", reason);	/* may be ctx's */
 	redisFree(r->ctx);
 	r->ctx = NULL;
 	r->st.up = 0;
