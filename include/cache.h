@@ -40,7 +40,8 @@
  * (the milter holds a reference on its generation: conf + engine).
  *
  * Lifetimes (set with cache_set_limits(), milliseconds): CACHE_OK answers
- * live ok_ttl, CACHE_FAILED answers failed_ttl, CACHE_TEMP answers temp_ttl.
+ * live ok_ttl, CACHE_FAILED answers failed_ttl, CACHE_TEMP answers temp_ttl;
+ * an answer whose max_ttl_ms is set lives at most that long.
  * At most max_entries entries: the least recently used idle entry is evicted
  * (an entry with a probe in flight or a waiter is never evicted, nor an
  * answer stored by a background probe that no request has read yet while
@@ -87,6 +88,9 @@ struct cache_answer {
 	char		*fpr;		/* "": the names suffice; else the
 					   leaf's SHA-256 public-key digest */
 	char		*cn;		/* the CN a verification used, or "" */
+	long		 max_ttl_ms;	/* > 0: stored at most this long (a
+					   verdict from Redis: its remaining
+					   TTL); set before it is shared */
 	unsigned	 refs;		/* atomic */
 };
 

@@ -141,6 +141,10 @@ struct conf {
 	unsigned	 tempfail_ttl;	/* default 60 */
 	unsigned	 max_entries;	/* default 10000 */
 	unsigned	 max_probes;	/* probes at once, default 64 */
+	char		*cache_backend;	/* NULL: memory; else redis://... or
+					   unix:... (SPEC 13, rcache.h) */
+	char		*redis_password_file; /* default NULL */
+	long		 redis_timeout_ms; /* default 500 */
 
 	/* [policy] (SPEC 10) */
 	char		*policy_socket;	/* default NULL: off */

@@ -56,7 +56,15 @@
  * is no valid host name (s is then that of its ASCII .parent or default).
  *
  * decide_gen() returns a new reference on the current generation (NULL
- * before decide_start); decide_cache() the cache (tests, counters).
+ * before decide_start); decide_cache() the cache (tests, counters);
+ * decide_rcache() the Redis side of shared verdicts (rcache_state() for
+ * counters: up/down, reconnects; NULL before decide_start and after
+ * decide_stop).
+ *
+ * Shared verdicts (SPEC 13, [cache] backend = redis://... or unix:...):
+ * the memory cache stays in front; on a local miss the probe thread asks
+ * Redis first, and one relay of the fleet probes (decide_fleet.c). A
+ * reload that changes the backend reconnects.
  */
 #ifndef TV_DECIDE_H
 #define TV_DECIDE_H
@@ -64,6 +72,7 @@
 #include "cache.h"
 #include "gen.h"
 #include "header.h"
+#include "rcache.h"
 #include "verdict.h"
 
 #define DECIDE_TEXTLEN	981		/* libmilter: text <= 980 chars */
@@ -89,6 +98,7 @@ int		 decide_reload(const char *path);
 void		 decide_stop(void);
 struct gen	*decide_gen(void);
 struct cache	*decide_cache(void);
+struct rcache	*decide_rcache(void);
 void		 decide_domain(struct gen *, const char *raw, const char *qid,
 		    const char *via, struct decision *);
 int		 decide_cached(struct gen *, const char *raw, const char *via,

@@ -20,6 +20,10 @@
  * verdicts belong to in the cache (set by decide.c when it is installed:
  * the previous one's when trust_fp is the same, else a new one).
  *
+ * A generation also holds its shared-verdict backend (rcfg, rcache.h:
+ * NULL for memory), with the password read from redis_password_file when
+ * it was loaded; gen_load() fails when that file may not be used.
+ *
  * gen_cache_key(conf, domain, setting) builds the cache key of a recipient
  * domain (A-label): "domain|setting|routes", routes as text
  * "host:port/prio,..." from conf_lookup_routes() ("" without routes), so a
@@ -34,12 +38,15 @@
 #include "engine.h"
 #include "trustfp.h"
 
+struct rcache_cfg;
+
 struct gen {
 	struct conf	*conf;
 	struct engine	*engine;
 	unsigned long	 id;		/* 1, 2, ... in load order */
 	unsigned long	 epoch;		/* trust epoch (decide.c) */
 	char		 trust_fp[TRUSTFP_LEN];
+	struct rcache_cfg *rcfg;	/* NULL: memory only (SPEC 13) */
 	unsigned	 refs;		/* atomic */
 };
 

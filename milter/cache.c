@@ -331,6 +331,8 @@ cache_store(struct cache *c, struct cjob *j, struct cache_answer *a)
 	e->ans = a;
 	e->stored = now;
 	e->ttl = c->ttl[a->kind <= CACHE_TEMP ? a->kind : CACHE_TEMP];
+	if (a->max_ttl_ms > 0 && a->max_ttl_ms < e->ttl)
+		e->ttl = a->max_ttl_ms;	/* a shared verdict's rest */
 	if (j->epoch != c->epoch)	/* judged with an old config */
 		e->ttl = 0;		/* only for its waiters */
 	e->unread = e->waiters == 0;

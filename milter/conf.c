@@ -41,6 +41,7 @@
 #include "conf_int.h"
 #include "metrics.h"
 #include "name.h"
+#include "rcache.h"
 #include "xalloc.h"
 
 enum conf_kind {
@@ -58,7 +59,9 @@ enum conf_kind {
 	K_MAILERS,	/* list, continues on indented lines */
 	K_REVOCATION,	/* none | crl | ocsp | any */
 	K_BOOL,		/* yes | no */
-	K_LISTEN	/* empty | ADDR:PORT | [IPv6]:PORT (metrics.h) */
+	K_LISTEN,	/* empty | ADDR:PORT | [IPv6]:PORT (metrics.h) */
+	K_BACKEND,	/* memory | redis://... | unix:... (rcache.h) */
+	K_RTIMEOUT	/* seconds, up to 3 decimals (rcache.h) */
 };
 
 struct conf_key {
@@ -104,6 +107,10 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_CACHE, "tempfail_ttl", K_UINT, OFF(tempfail_ttl), 0, 604800 },
 	{ CONF_SECT_CACHE, "max_entries", K_UINT, OFF(max_entries), 1, 10000000 },
 	{ CONF_SECT_CACHE, "max_probes", K_UINT, OFF(max_probes), 1, 10000 },
+	{ CONF_SECT_CACHE, "backend", K_BACKEND, OFF(cache_backend), 0, 0 },
+	{ CONF_SECT_CACHE, "redis_password_file", K_PATH,
+	    OFF(redis_password_file), 0, 0 },
+	{ CONF_SECT_CACHE, "redis_timeout", K_RTIMEOUT, 0, 0, 0 },
 	{ CONF_SECT_POLICY, "socket", K_SOCKET_OPT, OFF(policy_socket), 0, 0 },
 	{ CONF_SECT_POLICY, "transport", K_WORD, OFF(policy_transport), 0, 0 },
 	{ CONF_SECT_QUERY, "socket", K_SOCKET_OPT, OFF(query_socket), 0, 0 },
@@ -213,6 +220,21 @@ conf_set_bool(struct conf_parse *p, const struct conf_key *k, const char *v)
 	return 0;
 }
 
+/* [cache] backend: its syntax (rcache_cfg_parse()). */
+static int
+conf_check_backend(struct conf_parse *p, const char *v)
+{
+	struct rcache_cfg	rc;
+	char			err[160];
+
+	if (rcache_cfg_parse(v, &rc, err, sizeof(err)) != 0)
+		return conf_fail(p, p->lineno, "%s", err);
+	free(rc.host);
+	free(rc.path);
+	free(rc.password);
+	return 0;
+}
+
 /* A string field: NULL when v is empty, else a copy. */
 static void
 conf_set_str(struct conf *c, size_t off, const char *v)
@@ -292,6 +314,15 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 			return conf_fail(p, p->lineno, "%s: '%.60s': %s",
 			    k->name, v, spec);
 		break;
+	case K_BACKEND:
+		if (conf_check_backend(p, v) == -1)
+			return -1;
+		break;
+	case K_RTIMEOUT:
+		if (rcache_timeout_parse(v, &c->redis_timeout_ms) != 0)
+			return conf_fail(p, p->lineno, "redis_timeout: '%.40s': "
+			    "expected seconds from 0.001 to 60 (e.g. 0.5)", v);
+		return 0;
 	}
 	conf_set_str(c, k->off, v);
 	return 0;
@@ -421,6 +452,7 @@ conf_new(const char *path)
 	c->tempfail_ttl = 60;
 	c->max_entries = 10000;
 	c->max_probes = 64;
+	c->redis_timeout_ms = 500;
 	c->policy_transport = xstrdup("smtp");
 	c->mtasts_port = 443;
 	c->mtasts_timeout = 10;
@@ -586,6 +618,8 @@ conf_free(struct conf *c)
 	free(c->mtasts_ca_file);
 	free(c->mtasts_cache_file);
 	free(c->metrics_listen);
+	free(c->cache_backend);
+	free(c->redis_password_file);
 	conf_route_free(c);
 	free(c);
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "decide.h"
+#include "decide_int.h"
 #include "log.h"
 #include "metrics.h"
 #include "name.h"
@@ -39,12 +40,8 @@
 #define DECIDE_BG_MAX_MS	180000L
 #define DECIDE_MATCHLEN		2048
 
-struct decide_parg {
-	struct gen	*g;
-	enum tls_setting setting;
-};
-
 static struct cache	*decide_c;
+static struct rcache	*decide_r;	/* shared verdicts (SPEC 13) */
 static unsigned long	 decide_epoch = 1;
 
 /* --- generations and the cache ------------------------------------------ */
@@ -61,6 +58,8 @@ void
 decide_start(struct gen *g)
 {
 	decide_c = cache_new(NULL);
+	decide_r = rcache_new();
+	rcache_configure(decide_r, g->rcfg);
 	decide_limits(g->conf);
 	g->epoch = decide_epoch;
 	cache_flush(decide_c, decide_epoch);
@@ -77,6 +76,12 @@ struct cache *
 decide_cache(void)
 {
 	return decide_c;
+}
+
+struct rcache *
+decide_rcache(void)
+{
+	return decide_r;
 }
 
 static int
@@ -122,6 +127,7 @@ decide_reload(const char *path)
 	g->epoch = changed ? ++decide_epoch : old->epoch;
 	gen_unref(old);
 	decide_limits(g->conf);
+	rcache_configure(decide_r, g->rcfg);	/* no-op when the same */
 	gen_install(g);		/* g's reference now belongs to gen.c */
 	before = cache_count(decide_c);
 	if (changed) {
@@ -145,6 +151,8 @@ decide_stop(void)
 {
 	cache_stop(decide_c);
 	cache_drain(decide_c);
+	rcache_free(decide_r);	/* no probe runs any more */
+	decide_r = NULL;
 }
 
 /* --- what a verified answer tells the policy service ---------------------- */
@@ -235,6 +243,8 @@ decide_hold(void *arg)
 
 	h->g = gen_ref(p->g);
 	h->setting = p->setting;
+	h->key = xstrdup(p->key);
+	h->wait_ms = p->wait_ms;
 	return h;
 }
 
@@ -244,13 +254,24 @@ decide_unhold(void *held)
 	struct decide_parg	*h = held;
 
 	gen_unref(h->g);
+	free((char *)h->key);
 	free(h);
 }
 
+/* The probe callback: shared through Redis when this generation says so. */
 static struct cache_answer *
 decide_run(void *held, const char *domain, long deadline_ms)
 {
 	struct decide_parg	*h = held;
+
+	if (h->g->rcfg != NULL && decide_r != NULL)
+		return decide_fleet(decide_r, h, domain, deadline_ms);
+	return decide_probe(h, domain, deadline_ms);
+}
+
+struct cache_answer *
+decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
+{
 	struct verdict		*v;
 	struct cache_answer	*a;
 	enum cache_kind		 kind;
@@ -410,15 +431,17 @@ decide_timeout(struct decision *d)
 	    "probe deadline passed");
 }
 
-/* The probe request for d's domain under g (p: its argument). */
+/* The probe request for d's domain under g, its cache key key (p: the
+ * request's argument). */
 static void
-decide_probe(struct gen *g, const struct decision *d, struct decide_parg *p,
-    struct cache_probe *pr)
+decide_request(struct gen *g, const struct decision *d, const char *key,
+    struct decide_parg *p, struct cache_probe *pr)
 {
 	long	ms = g->conf->probe_timeout * 1000L;
 
 	p->g = g;
 	p->setting = d->setting;
+	p->key = key;
 	pr->run = decide_run;
 	pr->hold = decide_hold;
 	pr->release = decide_unhold;
@@ -429,6 +452,7 @@ decide_probe(struct gen *g, const struct decision *d, struct decide_parg *p,
 	if (pr->deadline_ms > DECIDE_BG_MAX_MS)
 		pr->deadline_ms = DECIDE_BG_MAX_MS > pr->wait_ms ?
 		    DECIDE_BG_MAX_MS : pr->wait_ms;
+	p->wait_ms = pr->wait_ms;
 }
 
 static void
@@ -442,7 +466,7 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
 				    d->setting);
 	const char		*fields;
 
-	decide_probe(g, d, &p, &pr);
+	decide_request(g, d, key, &p, &pr);
 	rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
 	free(key);
 	d->cached = rc == CACHE_HIT;
@@ -476,7 +500,7 @@ static void
 decide_invalid(struct gen *g, struct decision *d, const char *raw,
     const char *qid, const char *via)
 {
-	struct decide_parg	 p;
+	struct decide_parg	 p = { g, TLS_NONE, NULL, 0 };
 	char			 lower[NAME_BUFLEN];
 
 	(void)name_lower(raw, strnlen(raw, sizeof(lower) - 1), lower,
@@ -489,7 +513,9 @@ decide_invalid(struct gen *g, struct decision *d, const char *raw,
 	d->judged = 1;
 	p.g = g;
 	p.setting = d->setting;
-	d->a = decide_run(&p, lower, 0);
+	p.key = NULL;
+	p.wait_ms = 0;
+	d->a = decide_probe(&p, lower, 0);
 	decide_answer(d, d->a);
 	decide_monitor(g, d);
 	decide_log(d, qid, via, d->a->logline);
@@ -529,7 +555,7 @@ decide_cached(struct gen *g, const char *raw, const char *via,
 		return 0;
 	d->judged = 1;
 	key = gen_cache_key(g->conf, d->domain, d->setting);
-	decide_probe(g, d, &p, &pr);
+	decide_request(g, d, key, &p, &pr);
 	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT) {
 		free(key);
 		return -1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gen.h"
+#include "rcache.h"
 #include "xalloc.h"
 
 static pthread_mutex_t	 gen_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -21,15 +22,22 @@ gen_load(const char *path, char *err, size_t errlen)
 	struct conf	*conf = NULL;
 	struct engine	*engine;
 	struct gen	*g;
+	struct rcache_cfg *rcfg;
 	char		 eerr[512], fp[TRUSTFP_LEN];
 
 	if (conf_load(path, &conf, err, errlen) != 0)
 		return NULL;
+	if (rcache_cfg_load(conf, &rcfg, eerr, sizeof(eerr)) != 0) {
+		(void)snprintf(err, errlen, "%s: %s", path, eerr);
+		conf_free(conf);
+		return NULL;
+	}
 	trustfp_compute(conf, fp);	/* before the engine reads the files */
 	eerr[0] = '\0';
 	if ((engine = engine_new(conf, eerr, sizeof(eerr))) == NULL) {
 		(void)snprintf(err, errlen, "%s: %s", path,
 		    eerr[0] != '\0' ? eerr : "cannot set up the engine");
+		rcache_cfg_free(rcfg);
 		conf_free(conf);
 		return NULL;
 	}
@@ -37,6 +45,7 @@ gen_load(const char *path, char *err, size_t errlen)
 	g->conf = conf;
 	g->engine = engine;
 	g->refs = 1;
+	g->rcfg = rcfg;
 	memcpy(g->trust_fp, fp, sizeof(g->trust_fp));
 	pthread_mutex_lock(&gen_mu);
 	g->id = gen_next_id++;
@@ -58,6 +67,7 @@ gen_unref(struct gen *g)
 	if (g == NULL || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	engine_free(g->engine);
+	rcache_cfg_free(g->rcfg);
 	conf_free(g->conf);
 	free(g);
 }

@@ -32,3 +32,11 @@ bench-build: $(PROGS) $(BENCH_BINS)
 bench: deps
 	$(MAKE) --no-print-directory bench-build
 	$(PYTHON) bench/bench.py --build $(O) $(BENCH_ARGS)
+
+# Shared verdicts (SPEC 13): two relays and Redis, bench/fleet.py
+# (docs/BENCHMARKS-FLEET.md); also part of `make bench`.
+.PHONY: bench-fleet
+bench-fleet: deps
+	$(MAKE) --no-print-directory bench-build
+	$(PYTHON) bench/fleet.py --build $(O) $(if $(filter --quick,$(BENCH_ARGS)),--quick)
+bench: bench-fleet

@@ -19,6 +19,7 @@ static long		fake_now = 1000000;
 static unsigned		n_runs, n_holds, n_releases;
 static long		probe_delay_ms;
 static enum cache_kind	probe_kind = CACHE_OK;
+static long		probe_max_ttl;	/* the answers' max_ttl_ms */
 
 static long
 fake_clock(void)
@@ -43,8 +44,12 @@ fake_run(void *held, const char *domain, long deadline_ms)
 	const char	*str[CA_NSTR] = { text, "log", "hdr", NULL, NULL, NULL };
 
 	usleep((useconds_t)probe_delay_ms * 1000);
+	struct cache_answer *a;
+
 	(void)snprintf(text, sizeof(text), "run %u for %s", n, domain);
-	return cache_answer_new(probe_kind, 0, "", "", str);
+	a = cache_answer_new(probe_kind, 0, "", "", str);
+	a->max_ttl_ms = probe_max_ttl;
+	return a;
 }
 
 static void *
@@ -154,6 +159,36 @@ test_ttls(void)
 	    "ttl 0: never served from the cache");
 	cache_free(c);
 	probe_kind = CACHE_OK;
+}
+
+/* A shared verdict's memory copy lives at most its remaining TTL
+ * (max_ttl_ms), never longer than the kind's own lifetime. */
+static void
+test_max_ttl(void)
+{
+	struct cache	*c = cache_new(fake_clock);
+
+	probe_delay_ms = 0;
+	n_runs = 0;
+	probe_kind = CACHE_OK;
+	cache_set_limits(c, 10000, 10000, 10000, 100);
+	probe_max_ttl = 3000;
+	(void)get(c, "shared.example", NULL, 0);
+	probe_max_ttl = 60000;
+	(void)get(c, "long.example", NULL, 0);
+	fake_now += 2000;
+	T_OK(get(c, "shared.example", NULL, 0) == CACHE_HIT && n_runs == 2,
+	    "max_ttl_ms 3 s: fresh after 2 s");
+	fake_now += 1000;
+	cache_drain(c);
+	T_OK(get(c, "shared.example", NULL, 0) == CACHE_PROBED && n_runs == 3,
+	    "max_ttl_ms 3 s: expired after 3 s (ok ttl 10 s)");
+	fake_now += 7000;
+	cache_drain(c);
+	T_OK(get(c, "long.example", NULL, 0) == CACHE_PROBED,
+	    "max_ttl_ms longer than the kind's ttl: the kind's ttl wins");
+	probe_max_ttl = 0;
+	cache_free(c);
 }
 
 static void
@@ -457,6 +492,7 @@ main(void)
 {
 	test_single_flight();
 	test_ttls();
+	test_max_ttl();
 	test_lru();
 	test_deadline();
 	test_refresh();
