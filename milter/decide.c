@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "decide.h"
 #include "decide_int.h"
 #include "log.h"
@@ -258,15 +260,25 @@ decide_unhold(void *held)
 	free(h);
 }
 
-/* The probe callback: shared through Redis when this generation says so. */
+/*
+ * The probe callback: shared through Redis when this generation says so.
+ * It runs in one of the cache's detached threads, which a process may
+ * outlive by a moment at exit (cache_drain() returns once the last one
+ * has counted itself out): OpenSSL's state of this thread is freed here,
+ * not by a destructor that might come too late.
+ */
 static struct cache_answer *
 decide_run(void *held, const char *domain, long deadline_ms)
 {
 	struct decide_parg	*h = held;
+	struct cache_answer	*a;
 
 	if (h->g->rcfg != NULL && decide_r != NULL)
-		return decide_fleet(decide_r, h, domain, deadline_ms);
-	return decide_probe(h, domain, deadline_ms);
+		a = decide_fleet(decide_r, h, domain, deadline_ms);
+	else
+		a = decide_probe(h, domain, deadline_ms);
+	OPENSSL_thread_stop();
+	return a;
 }
 
 struct cache_answer *
