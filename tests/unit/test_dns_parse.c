@@ -10,78 +10,8 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dnsmsg.h"
 #include "t.h"
-
-struct msg {
-	unsigned char	b[8192];
-	size_t		len;
-	unsigned	an;
-};
-
-static void
-put16(struct msg *m, unsigned v)
-{
-	m->b[m->len++] = (unsigned char)(v >> 8);
-	m->b[m->len++] = (unsigned char)v;
-}
-
-/* A name in wire form, uncompressed. */
-static void
-putname(struct msg *m, const char *name)
-{
-	const char	*p = name, *dot;
-	size_t		 n;
-
-	while (*p != '\0') {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		m->b[m->len++] = (unsigned char)n;
-		memcpy(m->b + m->len, p, n);
-		m->len += n;
-		p += n + (dot != NULL);
-	}
-	m->b[m->len++] = 0;
-}
-
-static void
-start(struct msg *m, const char *qname, int qtype)
-{
-	memset(m, 0, sizeof(*m));
-	put16(m, 0x1234);
-	put16(m, 0x8180);
-	put16(m, 1);			/* qd */
-	put16(m, 0);			/* an: set by finish() */
-	put16(m, 0);
-	put16(m, 0);
-	putname(m, qname);
-	put16(m, (unsigned)qtype);
-	put16(m, ns_c_in);
-}
-
-/* One answer record; rdata given as bytes or (name != NULL) a name. */
-static void
-rr(struct msg *m, const char *owner, int type, const void *rd, size_t rdlen,
-    const char *name)
-{
-	size_t	at;
-
-	putname(m, owner);
-	put16(m, (unsigned)type);
-	put16(m, ns_c_in);
-	put16(m, 0);
-	put16(m, 60);
-	at = m->len;
-	put16(m, 0);
-	if (rdlen > 0) {
-		memcpy(m->b + m->len, rd, rdlen);
-		m->len += rdlen;
-	}
-	if (name != NULL)
-		putname(m, name);
-	m->b[at] = (unsigned char)((m->len - at - 2) >> 8);
-	m->b[at + 1] = (unsigned char)(m->len - at - 2);
-	m->an++;
-}
 
 static void
 rr_a(struct msg *m, const char *owner, const char *ip)
@@ -95,8 +25,7 @@ rr_a(struct msg *m, const char *owner, const char *ip)
 static enum dns_status
 parse(struct dns_ctx *ctx, struct msg *m, int type, struct dns_answer *out)
 {
-	m->b[6] = (unsigned char)(m->an >> 8);
-	m->b[7] = (unsigned char)m->an;
+	msg_count(m);
 	return dns_parse_answer(ctx, m->b, m->len, type, "test", out);
 }
 

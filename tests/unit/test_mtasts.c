@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "mtasts.h"
 #include "mtasts_int.h"
+#include "dnsmsg.h"
 #include "t.h"
 
 #define S(x)	x, sizeof(x) - 1
@@ -368,70 +369,10 @@ test_cache_read(void)
 
 /* ---- TXT answers ------------------------------------------------------- */
 
-struct msg {
-	unsigned char	b[2048];
-	size_t		len;
-	unsigned	an;
-};
-
-static void
-put16(struct msg *m, unsigned v)
-{
-	m->b[m->len++] = (unsigned char)(v >> 8);
-	m->b[m->len++] = (unsigned char)v;
-}
-
-static void
-putname(struct msg *m, const char *name)
-{
-	const char	*p = name, *dot;
-	size_t		 n;
-
-	while (*p != '\0') {
-		dot = strchr(p, '.');
-		n = dot ? (size_t)(dot - p) : strlen(p);
-		m->b[m->len++] = (unsigned char)n;
-		memcpy(m->b + m->len, p, n);
-		m->len += n;
-		p += n + (dot != NULL);
-	}
-	m->b[m->len++] = 0;
-}
-
-static void
-start(struct msg *m, const char *qname)
-{
-	memset(m, 0, sizeof(*m));
-	put16(m, 0x1234);
-	put16(m, 0x8180);
-	put16(m, 1);
-	put16(m, 0);
-	put16(m, 0);
-	put16(m, 0);
-	putname(m, qname);
-	put16(m, ns_t_txt);
-	put16(m, ns_c_in);
-}
-
-static void
-rr(struct msg *m, const char *owner, int type, const void *rd, size_t rdlen)
-{
-	putname(m, owner);
-	put16(m, (unsigned)type);
-	put16(m, ns_c_in);
-	put16(m, 0);
-	put16(m, 60);
-	put16(m, (unsigned)rdlen);
-	memcpy(m->b + m->len, rd, rdlen);
-	m->len += rdlen;
-	m->an++;
-}
-
 static enum dns_status
 txt_parse(struct dns_ctx *ctx, struct msg *m, struct dns_txt **t, size_t *n)
 {
-	m->b[6] = (unsigned char)(m->an >> 8);
-	m->b[7] = (unsigned char)m->an;
+	msg_count(m);
 	return dns_txt_parse(ctx, m->b, m->len, "_mta-sts.a.example", t, n);
 }
 
@@ -445,46 +386,46 @@ test_txt_answers(struct dns_ctx *ctx)
 	size_t			 n;
 	enum dns_status		 st;
 
-	start(&m, q);
-	rr(&m, q, ns_t_txt, "\x07v=STSv1\x06; id=1", 15);
-	rr(&m, "other.example", ns_t_txt, "\x03zzz", 4);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_txt, "\x07v=STSv1\x06; id=1", 15, NULL);
+	rr(&m, "other.example", ns_t_txt, "\x03zzz", 4, NULL);
 	st = txt_parse(ctx, &m, &t, &n);
 	T_OK(st == DNS_OK && n == 1 && t[0].len == 13 &&
 	    strcmp(t[0].text, "v=STSv1; id=1") == 0, "strings concatenated, "
 	    "other owners ignored");
 	dns_txt_free(t, n);
 
-	start(&m, q);
-	rr(&m, q, ns_t_txt, "\x03" "a\0b", 4);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_txt, "\x03" "a\0b", 4, NULL);
 	st = txt_parse(ctx, &m, &t, &n);
 	T_OK(st == DNS_OK && n == 1 && t[0].len == 3 && t[0].text[1] == '\0',
 	    "a NUL byte is kept with its length");
 	dns_txt_free(t, n);
 
-	start(&m, q);
-	rr(&m, q, ns_t_txt, "\x09short", 6);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_txt, "\x09short", 6, NULL);
 	T_OK(txt_parse(ctx, &m, &t, &n) == DNS_INVALID && t == NULL,
 	    "a string longer than its RDATA: invalid");
 
-	start(&m, q);
-	rr(&m, q, ns_t_txt, "", 0);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_txt, "", 0, NULL);
 	T_OK(txt_parse(ctx, &m, &t, &n) == DNS_INVALID, "empty RDATA: invalid");
 
-	start(&m, q);
+	start(&m, q, ns_t_txt);
 	m.len = 0;
 	putname(&m, "x.example");
 	memcpy(cn, m.b, m.len);
 	n = m.len;
-	start(&m, q);
-	rr(&m, q, ns_t_cname, cn, n);
-	rr(&m, "x.example", ns_t_txt, "\x02ok", 3);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_cname, cn, n, NULL);
+	rr(&m, "x.example", ns_t_txt, "\x02ok", 3, NULL);
 	st = txt_parse(ctx, &m, &t, &n);
 	T_OK(st == DNS_OK && n == 1 && strcmp(t[0].text, "ok") == 0,
 	    "a record at the CNAME target counts");
 	dns_txt_free(t, n);
 
-	start(&m, q);
-	rr(&m, q, ns_t_a, "\x7f\0\0\1", 4);
+	start(&m, q, ns_t_txt);
+	rr(&m, q, ns_t_a, "\x7f\0\0\1", 4, NULL);
 	T_OK(txt_parse(ctx, &m, &t, &n) == DNS_NODATA, "no TXT: NODATA");
 	T_OK(dns_txt_parse(ctx, m.b, 5, q, &t, &n) == DNS_INVALID,
 	    "a cut message: invalid");
