@@ -26,6 +26,9 @@
 
 #define CONF_DEFAULT_PATH	"/etc/tlsverify-milter/tlsverify-milter.conf"
 #define MTASTS_CACHE_DEFAULT	"/var/lib/tlsverify-milter/mta-sts.cache"
+#define CONF_RPT_MAIL		1	/* [tlsrpt] send = mail (or both) */
+#define CONF_RPT_HTTPS		2	/* [tlsrpt] send = https (or both) */
+#define CONF_TEXTMAX		128	/* bytes of a free-text value */
 
 enum tls_setting {
 	TLS_NONE = 0,
@@ -158,6 +161,12 @@ struct conf {
 	unsigned	 mtasts_timeout; /* seconds per fetch, default 10 */
 	char		*mtasts_cache_file; /* default MTASTS_CACHE_DEFAULT;
 					   empty: memory only (NULL) */
+	/* [tlsrpt] (SPEC 12, tlsrpt.h) */
+	char		*tlsrpt_spool;	/* report directory; default NULL: off */
+	char		*tlsrpt_org;	/* organization-name; NULL: the helo */
+	char		*tlsrpt_contact; /* contact-info; NULL: postmaster@helo */
+	unsigned	 tlsrpt_send;	/* CONF_RPT_MAIL | CONF_RPT_HTTPS bits;
+					   default 0 (send = no) */
 	/* [metrics] (SPEC 13) */
 	char		*metrics_listen; /* ADDR:PORT, default NULL: off */
 

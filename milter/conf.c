@@ -61,7 +61,10 @@ enum conf_kind {
 	K_BOOL,		/* yes | no */
 	K_LISTEN,	/* empty | ADDR:PORT | [IPv6]:PORT (metrics.h) */
 	K_BACKEND,	/* memory | redis://... | unix:... (rcache.h) */
-	K_RTIMEOUT	/* seconds, up to 3 decimals (rcache.h) */
+	K_RTIMEOUT,	/* seconds, up to 3 decimals (rcache.h) */
+	K_TEXT,		/* printable ASCII, at most CONF_TEXTMAX bytes;
+			   empty: unset (NULL) */
+	K_RPTSEND	/* no | mail | https | both */
 };
 
 struct conf_key {
@@ -120,12 +123,16 @@ static const struct conf_key conf_keys[] = {
 	{ CONF_SECT_MTASTS, "cache_file", K_PATH, OFF(mtasts_cache_file), 0,
 	    0 },
 	{ CONF_SECT_METRICS, "listen", K_LISTEN, OFF(metrics_listen), 0, 0 },
+	{ CONF_SECT_TLSRPT, "spool", K_PATH, OFF(tlsrpt_spool), 0, 0 },
+	{ CONF_SECT_TLSRPT, "organization", K_TEXT, OFF(tlsrpt_org), 0, 0 },
+	{ CONF_SECT_TLSRPT, "contact", K_TEXT, OFF(tlsrpt_contact), 0, 0 },
+	{ CONF_SECT_TLSRPT, "send", K_RPTSEND, 0, 0, 0 },
 };
 #define CONF_NKEYS	(sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 const char *const conf_sect_names[CONF_NSECTS] = {
 	"", "milter", "probe", "dns", "cache", "policy", "query",
-	"mtasts", "metrics", "destinations", "smtproutes"
+	"mtasts", "metrics", "tlsrpt", "destinations", "smtproutes"
 };
 
 static const char *const conf_default_mailers[] = {
@@ -235,6 +242,38 @@ conf_check_backend(struct conf_parse *p, const char *v)
 	return 0;
 }
 
+/* [tlsrpt] send = no | mail | https | both */
+static int
+conf_set_rptsend(struct conf_parse *p, const char *v)
+{
+	static const char *const words[] = { "no", "mail", "https", "both" };
+	unsigned	i;
+
+	for (i = 0; i < 4; i++)
+		if (strcasecmp(v, words[i]) == 0) {
+			p->c->tlsrpt_send = i;	/* bits: 1 mail, 2 https */
+			return 0;
+		}
+	return conf_fail(p, p->lineno, "send: '%.40s': expected no, mail, "
+	    "https or both", v);
+}
+
+/* Free text (organization, contact): printable ASCII, bounded. */
+static int
+conf_check_text(struct conf_parse *p, const char *key, const char *v)
+{
+	size_t	i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return conf_fail(p, p->lineno, "%s: only printable "
+			    "ASCII is allowed", key);
+	if (i > CONF_TEXTMAX)
+		return conf_fail(p, p->lineno, "%s: longer than %d bytes",
+		    key, CONF_TEXTMAX);
+	return 0;
+}
+
 /* A string field: NULL when v is empty, else a copy. */
 static void
 conf_set_str(struct conf *c, size_t off, const char *v)
@@ -323,6 +362,12 @@ conf_set(struct conf_parse *p, const struct conf_key *k, const char *v)
 			return conf_fail(p, p->lineno, "redis_timeout: '%.40s': "
 			    "expected seconds from 0.001 to 60 (e.g. 0.5)", v);
 		return 0;
+	case K_TEXT:
+		if (conf_check_text(p, k->name, v) == -1)
+			return -1;
+		break;
+	case K_RPTSEND:
+		return conf_set_rptsend(p, v);
 	}
 	conf_set_str(c, k->off, v);
 	return 0;
@@ -618,6 +663,9 @@ conf_free(struct conf *c)
 	free(c->mtasts_ca_file);
 	free(c->mtasts_cache_file);
 	free(c->metrics_listen);
+	free(c->tlsrpt_spool);
+	free(c->tlsrpt_org);
+	free(c->tlsrpt_contact);
 	free(c->cache_backend);
 	free(c->redis_password_file);
 	conf_route_free(c);

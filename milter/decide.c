@@ -36,6 +36,7 @@
 #include "report.h"
 #include "revoke.h"
 #include "text.h"
+#include "tlsrpt.h"
 #include "xalloc.h"
 
 #define DECIDE_BG_FACTOR	3
@@ -303,6 +304,7 @@ decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
 		    "4.3.0", str);
 	}
 	verdict_decide(v, h->g->conf->on_fail);
+	tlsrpt_count(h->g->conf, v);	/* SPEC 12: a TLS-RPT session */
 	if (v->temporary || v->outcome == OUTCOME_TEMP)
 		kind = CACHE_TEMP;
 	else if (v->action == ACTION_ACCEPT)

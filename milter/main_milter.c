@@ -76,6 +76,7 @@
 #include "metrics.h"
 #include "mlfi.h"
 #include "netsrv.h"
+#include "tlsrpt.h"
 #include "policy.h"
 #include "query.h"
 #include "revoke.h"
@@ -573,6 +574,7 @@ main_run(int foreground)
 		main_ready(EX_OSERR_);
 		return EX_OSERR_;
 	}
+	tlsrpt_start();			/* SPEC 12: TLS-RPT saves, reports */
 	log_info("started, version %s, configuration %s", TV_VERSION,
 	    main_conf_path);
 	main_ready(0);
@@ -581,6 +583,7 @@ main_run(int foreground)
 	main_stopping = 1;
 	pthread_kill(rt, SIGUSR1);
 	pthread_join(rt, NULL);
+	tlsrpt_stop();
 	netsrv_stop(ms);
 	netsrv_stop(ps);
 	netsrv_stop(qs);

@@ -5,6 +5,13 @@
  *   tlsverify-probe [-c FILE] [-s SETTING] [--json] DOMAIN
  *   tlsverify-probe [-c FILE] --policy KEY
  *   tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] --all
+ *   tlsverify-probe [-c FILE] --tlsrpt-flush
+ *
+ * --tlsrpt-flush writes (and sends, as [tlsrpt] send says) the TLS-RPT
+ * reports of every finished UTC day counted in [tlsrpt] spool (tlsrpt.h;
+ * "now" is $TLSVERIFY_TLSRPT_NOW when set) and prints what it did; exit 0,
+ * 75 when a report could not be written or sent, 78 when [tlsrpt] spool is
+ * empty. --policy counts its probe for TLS-RPT as the daemon does.
  *
  * --all probes every domain of [destinations] (probe_all.h), -j N at a
  * time (default 8), and exits with the worst status (75 > 1 > 0).
@@ -34,6 +41,7 @@
 #include "policy.h"
 #include "probe_all.h"
 #include "report.h"
+#include "tlsrpt.h"
 
 static void
 usage(void)
@@ -43,6 +51,7 @@ usage(void)
 	    "       tlsverify-probe [-c FILE] --policy KEY\n"
 	    "       tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] "
 	    "--all\n"
+	    "       tlsverify-probe [-c FILE] --tlsrpt-flush\n"
 	    "settings: none preferred required preferred-verify "
 	    "required-verify required-verify-hosted dane dane-only\n");
 	exit(EX_USAGE);
@@ -69,7 +78,34 @@ probe_policy(const char *path, const char *key)
 	policy_answer(g, req, ans, sizeof(ans));
 	printf("transport %s -> %s\n", key, ans);
 	decide_stop();
+	(void)tlsrpt_save(g->conf);	/* its probe counts (SPEC 12) */
 	gen_unref(g);
+	return rc;
+}
+
+static int
+probe_tlsrpt_flush(const char *path)
+{
+	struct conf		*conf = NULL;
+	struct tlsrpt_stats	 st;
+	char			 err[512];
+	int			 rc;
+
+	if (conf_load(path, &conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tlsverify-probe: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (conf->tlsrpt_spool == NULL) {
+		fprintf(stderr, "tlsverify-probe: %s: [tlsrpt] spool is empty: "
+		    "TLS-RPT is off\n", path);
+		conf_free(conf);
+		return EX_CONFIG;
+	}
+	rc = tlsrpt_flush(conf, tlsrpt_now(), &st) == 0 ? 0 : EX_TEMPFAIL;
+	printf("tlsrpt: %u report(s) written, %u mailed, %u posted, %u "
+	    "failed, %u skipped (no _smtp._tls record)\n", st.reports,
+	    st.mailed, st.posted, st.failed, st.skipped);
+	conf_free(conf);
 	return rc;
 }
 
@@ -80,6 +116,7 @@ main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'J' },
 		{ "policy", no_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "tlsrpt-flush", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -87,6 +124,7 @@ main(int argc, char *argv[])
 	const char	*path = CONF_DEFAULT_PATH;
 	enum tls_setting setting;
 	int		 c, json = 0, forced = -1, rc, policy = 0, all = 0;
+	int		 flush = 0;
 	unsigned long	 jobs = 8;
 	char		*end;
 	struct conf	*conf = NULL;
@@ -117,6 +155,9 @@ main(int argc, char *argv[])
 		case 'a':
 			all = 1;
 			break;
+		case 'T':
+			flush = 1;
+			break;
 		case 'j':
 			jobs = strtoul(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
@@ -133,10 +174,14 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (flush && (argc != optind || json || forced >= 0 || all || policy))
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (flush)
+		return probe_tlsrpt_flush(path);
 	if (argc - optind != (all ? 0 : 1) || (policy && (json ||
 	    forced >= 0 || all)))
 		usage();
-	signal(SIGPIPE, SIG_IGN);
 	if (policy)
 		return probe_policy(path, argv[optind]);
 	if (conf_load(path, &conf, err, sizeof(err)) != 0) {

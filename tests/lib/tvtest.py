@@ -536,9 +536,17 @@ class DNS:
         return self
 
     def txt(self, name, text):
-        if "," in text or '"' in text:
-            raise HarnessError("txt(): text must not contain ',' or '\"'")
-        self._rr.append('--txt-record=%s,%s' % (name.rstrip("."), text))
+        """One TXT record (text of at most 255 bytes: one string); text
+        with ',' (dnsmasq's separator) goes as raw RDATA (--dns-rr)."""
+        if '"' in text or len(text.encode()) > 255:
+            raise HarnessError("txt(): text must not contain '\"' nor be "
+                               "over 255 bytes")
+        if "," in text:
+            raw = bytes([len(text.encode())]) + text.encode()
+            self._rr.append('--dns-rr=%s,16,%s' % (name.rstrip("."),
+                                                   raw.hex()))
+        else:
+            self._rr.append('--txt-record=%s,%s' % (name.rstrip("."), text))
         self._note(name, "TXT", text)
         return self
 

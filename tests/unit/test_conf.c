@@ -659,6 +659,49 @@ test_big_table(void)
 	conf_free(c);
 }
 
+/* [tlsrpt] (SPEC 12): defaults, values, refusals. */
+static void
+test_tlsrpt(void)
+{
+	static const char ok[] = "[tlsrpt]\nspool = /var/spool/t\n"
+	    "organization = Example Org\ncontact = tlsrpt@example.org\n"
+	    "send = both\n";
+	static const struct tcase bad[] = {
+		{ "[tlsrpt]\nsend = yes\n", 2, "send: 'yes': expected no, mail, "
+		    "https or both" },
+		{ "[tlsrpt]\norganization = Caf\xc3\xa9\n", 2, "organization: "
+		    "only printable ASCII" },
+		{ "[tlsrpt]\ncontact = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 2,
+		    "contact: longer than 128 bytes" },
+		{ "[tlsrpt]\nspoll = /x\n", 2, "unknown key 'spoll' in [tlsrpt]" },
+	};
+	struct conf	*c = NULL;
+	size_t		 i;
+
+	T_OK(conf_load_mem("", 0, "mem", &c, errbuf, sizeof(errbuf)) == 0 &&
+	    c->tlsrpt_spool == NULL && c->tlsrpt_org == NULL &&
+	    c->tlsrpt_contact == NULL && c->tlsrpt_send == 0,
+	    "[tlsrpt] defaults: off, send = no");
+	conf_free(c);
+	c = NULL;
+	T_OK(conf_load_mem(ok, strlen(ok), "mem", &c, errbuf, sizeof(errbuf))
+	    == 0 && streq(c->tlsrpt_spool, "/var/spool/t") &&
+	    streq(c->tlsrpt_org, "Example Org") &&
+	    streq(c->tlsrpt_contact, "tlsrpt@example.org") &&
+	    c->tlsrpt_send == (CONF_RPT_MAIL | CONF_RPT_HTTPS),
+	    "[tlsrpt] keys read (%s)", errbuf);
+	conf_free(c);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = NULL;
+		T_OK(conf_load_mem(bad[i].text, strlen(bad[i].text), "mem", &c,
+		    errbuf, sizeof(errbuf)) == -1 && c == NULL,
+		    "[tlsrpt] case %zu refused", i);
+		check_err("mem", bad[i].line, bad[i].msg, "[tlsrpt] case");
+	}
+}
+
 static void
 test_api(void)
 {
@@ -700,6 +743,7 @@ main(void)
 	test_cases();
 	test_revocation_defaults();
 	test_big_table();
+	test_tlsrpt();
 	test_api();
 	return T_DONE();
 }
