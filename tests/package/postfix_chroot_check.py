@@ -187,6 +187,26 @@ def smtpd_procs(pf):
     return out
 
 
+def settled_smtpd(pf, timeout=10):
+    """The smtpd processes and their roots, once none is still starting:
+    master forks smtpd as root in "/" and smtpd chroots itself a moment
+    later, so a process caught in between is given that moment (bounded;
+    one that never chroots still fails the check)."""
+    want = os.path.realpath(pf.queue)
+    end = time.monotonic() + timeout
+    while True:
+        procs = smtpd_procs(pf)
+        roots = set()
+        for p in procs:
+            try:
+                roots.add(os.readlink("/proc/%d/root" % p))
+            except FileNotFoundError:
+                pass
+        if (procs and roots == {want}) or time.monotonic() > end:
+            return procs, roots
+        time.sleep(0.2)
+
+
 def proc_groups(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -201,8 +221,7 @@ def phase(pf, gid, member):
     pf.start()
     try:
         r = session(pf.port)
-        procs = smtpd_procs(pf)
-        roots = {os.readlink("/proc/%d/root" % p) for p in procs}
+        procs, roots = settled_smtpd(pf)
         check("smtpd_chrooted_%s" % member, procs and
               roots == {os.path.realpath(pf.queue)},
               "smtpd %s root %s" % (procs, roots))
