@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
 import miltersvc  # noqa: E402
-from milterclient import MilterClient  # noqa: E402
+import milterclient  # noqa: E402
 from sockmapclient import SockmapClient  # noqa: E402
 
 IP1, IP2, IP3 = "127.0.27.2", "127.0.27.3", "127.0.27.4"
@@ -89,26 +89,7 @@ def q(line):
 
 def milter_says(domain):
     """(rcpt reply kind, text, X-TLS-Verify value unfolded or None)."""
-    mc = MilterClient("127.0.0.1", W["m"].port, timeout=60)
-    try:
-        mc.negotiate()
-        mc.mail("<s@relay.test>")
-        kind, text = mc.rcpt("<u@%s>" % domain,
-                             macros={"{rcpt_mailer}": "smtp"})
-        hdr = None
-        if kind == "continue":
-            mc.header("Subject", "x")
-            mc.eoh()
-            mc.body(b"x\r\n")
-            mods, _ = mc.eom()
-            for k, data in mods:
-                if k in ("addheader", "insheader") and b"X-TLS-Verify" in data:
-                    val = data.split(b"\0")[-2].decode()
-                    hdr = " ".join(val.split())
-        mc.quit()
-        return kind, text, hdr
-    finally:
-        mc.close()
+    return milterclient.milter_says(W["m"].port, domain)
 
 
 def test_rcpt_static_rows_accept_without_entry(ctx):

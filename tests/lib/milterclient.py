@@ -169,3 +169,29 @@ class MilterClient:
         except OSError:
             pass
         self.close()
+
+
+def milter_says(port, domain, host="127.0.0.1"):
+    """One message to u@DOMAIN through the milter at host:port: (the RCPT
+    reply kind, its text, the X-TLS-Verify value added at end of message,
+    unfolded, or None)."""
+    mc = MilterClient(host, port, timeout=60)
+    try:
+        mc.negotiate()
+        mc.mail("<s@relay.test>")
+        kind, text = mc.rcpt("<u@%s>" % domain,
+                             macros={"{rcpt_mailer}": "smtp"})
+        hdr = None
+        if kind == "continue":
+            mc.header("Subject", "x")
+            mc.eoh()
+            mc.body(b"x\r\n")
+            mods, _ = mc.eom()
+            for k, data in mods:
+                if k in ("addheader", "insheader") and \
+                        b"X-TLS-Verify" in data:
+                    hdr = " ".join(data.split(b"\0")[-2].decode().split())
+        mc.quit()
+        return kind, text, hdr
+    finally:
+        mc.close()
