@@ -31,6 +31,11 @@
  * target: some of its addresses are unknown, so a verdict must not become
  * permanent because of the ones that were tried.
  *
+ * The A and AAAA lookups of all the hosts of one list (MX hosts, host-name
+ * routes, the domain itself for an implicit MX) are asked at once
+ * (dns_batch.c) and then taken in the order above, so the targets, their
+ * order and the trace are those of asking one by one (issue 14).
+ *
  * target_via_str(): "route", "route-ip", "mx", "implicit".
  */
 #include <sys/socket.h>
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_batch.h"
 #include "target.h"
 #include "xalloc.h"
 
@@ -156,7 +162,8 @@ target_rank(enum dns_status st)
  * number of addresses found; *worst and reason get the worst failure.
  */
 static size_t
-target_resolve(struct dns_ctx *dns, struct target_list *tl,
+target_resolve(struct dns_ctx *dns, struct dns_batch *batch,
+    struct target_list *tl,
     const struct target_src *src, enum dns_status *worst, char *reason,
     size_t rlen)
 {
@@ -169,7 +176,7 @@ target_resolve(struct dns_ctx *dns, struct target_list *tl,
 	*worst = DNS_OK;
 	reason[0] = '\0';
 	for (f = 0; f < 2; f++) {
-		st = dns_addrs(dns, src->host, fam[f], &a, &n);
+		st = dns_batch_addrs(batch, dns, src->host, fam[f], &a, &n);
 		if (st == DNS_OK) {
 			for (i = 0; i < n; i++)
 				target_add_addr(tl, src, &a[i]);
@@ -187,8 +194,8 @@ target_resolve(struct dns_ctx *dns, struct target_list *tl,
 
 /* Resolve a host and list it even when it has no (or not all) addresses. */
 static void
-target_host(struct dns_ctx *dns, struct target_list *tl,
-    const struct target_src *src)
+target_host(struct dns_ctx *dns, struct dns_batch *batch,
+    struct target_list *tl, const struct target_src *src)
 {
 	enum dns_status	worst;
 	char		reason[sizeof(tl->t[0].dns_reason)];
@@ -198,7 +205,8 @@ target_host(struct dns_ctx *dns, struct target_list *tl,
 		tl->n_dropped++;
 		return;
 	}
-	found = target_resolve(dns, tl, src, &worst, reason, sizeof(reason));
+	found = target_resolve(dns, batch, tl, src, &worst, reason,
+	    sizeof(reason));
 	if (found == 0)
 		target_add_unresolved(tl, src, worst, reason);
 	else if (worst == DNS_TEMP)
@@ -288,9 +296,16 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 {
 	struct target_src	 src;
 	const struct route	*r;
-	size_t			 i;
+	const char		**names;
+	struct dns_batch	*batch;
+	size_t			 i, n = 0;
 
 	tl->via_routes = 1;
+	names = xcalloc(rl->n + 1, sizeof(*names));
+	for (i = 0; i < rl->n && n < TARGET_MAX; i++)
+		if (!rl->routes[i].is_ip)
+			names[n++] = rl->routes[i].host;
+	batch = dns_batch_start(dns, conf, names, n);
 	for (i = 0; i < rl->n; i++) {
 		r = &rl->routes[i];
 		src.host = r->host;
@@ -302,8 +317,10 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 		if (r->is_ip)
 			target_add_addr(tl, &src, &r->addr);
 		else
-			target_host(dns, tl, &src);
+			target_host(dns, batch, tl, &src);
 	}
+	dns_batch_free(batch);
+	free(names);
 	target_share_names(tl);
 }
 
@@ -333,14 +350,20 @@ target_implicit(struct dns_ctx *dns, const struct conf *conf,
     const char *domain, enum dns_status mx_st, struct target_list *tl)
 {
 	struct target_src	src;
+	struct dns_batch	*batch;
 	enum dns_status		worst;
 	char			reason[sizeof(tl->t[0].dns_reason)];
+	size_t			found;
 
 	src.host = domain;
 	src.via = VIA_IMPLICIT;
 	src.pref = 0;
 	src.port = conf->probe_port != 0 ? conf->probe_port : 25;
-	if (target_resolve(dns, tl, &src, &worst, reason, sizeof(reason)) > 0) {
+	batch = dns_batch_start(dns, conf, &domain, 1);
+	found = target_resolve(dns, batch, tl, &src, &worst, reason,
+	    sizeof(reason));
+	dns_batch_free(batch);
+	if (found > 0) {
 		if (worst == DNS_TEMP)
 			target_add_unresolved(tl, &src, worst, reason);
 		return 0;
@@ -361,6 +384,8 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 {
 	struct target_src	 src;
 	struct dns_mx		*mx;
+	struct dns_batch	*batch;
+	const char		**names;
 	size_t			 n, i;
 	int			 null_mx;
 	enum dns_status		 st;
@@ -375,13 +400,19 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 	}
 	tl->null_mx = null_mx;
 	target_set_mx_names(tl, mx, n);
+	names = xcalloc(n + 1, sizeof(*names));
+	for (i = 0; i < n && i < TARGET_MAX; i++)
+		names[i] = mx[i].name;
+	batch = dns_batch_start(dns, conf, names, i);
 	for (i = 0; i < n; i++) {
 		src.host = mx[i].name;
 		src.via = VIA_MX;
 		src.pref = mx[i].pref;
 		src.port = conf->probe_port != 0 ? conf->probe_port : 25;
-		target_host(dns, tl, &src);
+		target_host(dns, batch, tl, &src);
 	}
+	dns_batch_free(batch);
+	free(names);
 	free(mx);
 	return 0;
 }
