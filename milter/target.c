@@ -31,6 +31,11 @@
  * target: some of its addresses are unknown, so a verdict must not become
  * permanent because of the ones that were tried.
  *
+ * The A and AAAA lookups of all the hosts of one list (MX hosts, host-name
+ * routes, the domain itself for an implicit MX) are asked at once
+ * (dns_batch.c) and then taken in the order above, so the targets, their
+ * order and the trace are those of asking one by one (issue 14).
+ *
  * target_via_str(): "route", "route-ip", "mx", "implicit".
  */
 #include <sys/socket.h>
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_batch.h"
 #include "target.h"
 #include "xalloc.h"
 
@@ -158,8 +164,8 @@ target_rank(enum dns_status st)
  * number of addresses found; *worst and reason get the worst failure.
  */
 static size_t
-target_resolve(struct dns_ctx *dns, struct target_list *tl,
-    const struct target_src *src0, enum dns_status *worst, char *reason,
+target_resolve(struct dns_ctx *dns, struct dns_batch *batch,
+    struct target_list *tl, const struct target_src *src0, enum dns_status *worst, char *reason,
     size_t rlen)
 {
 	static const int fam[2] = { AF_INET, AF_INET6 };
@@ -174,7 +180,8 @@ target_resolve(struct dns_ctx *dns, struct target_list *tl,
 	reason[0] = '\0';
 	src.secure = 1;		/* both answers first: secure needs both */
 	for (f = 0; f < 2; f++) {
-		st[f] = dns_addrs(dns, src.host, fam[f], &a[f], &n[f]);
+		st[f] = dns_batch_addrs(batch, dns, src.host, fam[f], &a[f],
+		    &n[f]);
 		src.secure &= dns_last_secure(dns);
 		(void)snprintf(why[f], sizeof(why[f]), "%s",
 		    dns_last_error(dns));	/* same size */
@@ -197,8 +204,8 @@ target_resolve(struct dns_ctx *dns, struct target_list *tl,
 
 /* Resolve a host and list it even when it has no (or not all) addresses. */
 static void
-target_host(struct dns_ctx *dns, struct target_list *tl,
-    const struct target_src *src)
+target_host(struct dns_ctx *dns, struct dns_batch *batch,
+    struct target_list *tl, const struct target_src *src)
 {
 	enum dns_status	worst;
 	char		reason[sizeof(tl->t[0].dns_reason)];
@@ -208,7 +215,8 @@ target_host(struct dns_ctx *dns, struct target_list *tl,
 		tl->n_dropped++;
 		return;
 	}
-	found = target_resolve(dns, tl, src, &worst, reason, sizeof(reason));
+	found = target_resolve(dns, batch, tl, src, &worst, reason,
+	    sizeof(reason));
 	if (found == 0)
 		target_add_unresolved(tl, src, worst, reason);
 	else if (worst == DNS_TEMP)
@@ -298,10 +306,17 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 {
 	struct target_src	 src;
 	const struct route	*r;
-	size_t			 i;
+	const char		**names;
+	struct dns_batch	*batch;
+	size_t			 i, n = 0;
 
 	tl->via_routes = 1;
 	memset(&src, 0, sizeof(src));
+	names = xcalloc(rl->n + 1, sizeof(*names));
+	for (i = 0; i < rl->n && n < TARGET_MAX; i++)
+		if (!rl->routes[i].is_ip)
+			names[n++] = rl->routes[i].host;
+	batch = dns_batch_start(dns, conf, names, n);
 	for (i = 0; i < rl->n; i++) {
 		r = &rl->routes[i];
 		src.host = r->host;
@@ -313,8 +328,10 @@ target_routes(struct dns_ctx *dns, const struct conf *conf,
 		if (r->is_ip)
 			target_add_addr(tl, &src, &r->addr);
 		else
-			target_host(dns, tl, &src);
+			target_host(dns, batch, tl, &src);
 	}
+	dns_batch_free(batch);
+	free(names);
 	target_share_names(tl);
 }
 
@@ -344,15 +361,21 @@ target_implicit(struct dns_ctx *dns, const struct conf *conf,
     const char *domain, enum dns_status mx_st, struct target_list *tl)
 {
 	struct target_src	src;
+	struct dns_batch	*batch;
 	enum dns_status		worst;
 	char			reason[sizeof(tl->t[0].dns_reason)];
+	size_t			found;
 
 	memset(&src, 0, sizeof(src));
 	src.host = domain;
 	src.via = VIA_IMPLICIT;
 	src.pref = 0;
 	src.port = conf->probe_port != 0 ? conf->probe_port : 25;
-	if (target_resolve(dns, tl, &src, &worst, reason, sizeof(reason)) > 0) {
+	batch = dns_batch_start(dns, conf, &domain, 1);
+	found = target_resolve(dns, batch, tl, &src, &worst, reason,
+	    sizeof(reason));
+	dns_batch_free(batch);
+	if (found > 0) {
 		if (worst == DNS_TEMP)
 			target_add_unresolved(tl, &src, worst, reason);
 		return 0;
@@ -373,6 +396,8 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 {
 	struct target_src	 src;
 	struct dns_mx		*mx;
+	struct dns_batch	*batch;
+	const char		**names;
 	size_t			 n, i;
 	int			 null_mx;
 	enum dns_status		 st;
@@ -389,13 +414,19 @@ target_mx(struct dns_ctx *dns, const struct conf *conf, const char *domain,
 	tl->null_mx = null_mx;
 	target_set_mx_names(tl, mx, n);
 	memset(&src, 0, sizeof(src));
+	names = xcalloc(n + 1, sizeof(*names));
+	for (i = 0; i < n && i < TARGET_MAX; i++)
+		names[i] = mx[i].name;
+	batch = dns_batch_start(dns, conf, names, i);
 	for (i = 0; i < n; i++) {
 		src.host = mx[i].name;
 		src.via = VIA_MX;
 		src.pref = mx[i].pref;
 		src.port = conf->probe_port != 0 ? conf->probe_port : 25;
-		target_host(dns, tl, &src);
+		target_host(dns, batch, tl, &src);
 	}
+	dns_batch_free(batch);
+	free(names);
 	free(mx);
 	return 0;
 }

@@ -7,13 +7,15 @@
 #   make bench BENCH_ARGS=--quick   small sizes, prints only (smoke test)
 #   make bench-build        build $(O)/bench/nullmilter, $(O)/bench/rcptlat
 #                           and $(O)/bench/policyload
+#   make bench-wan          only bench/wan.py (issue 14): probes on an
+#                           emulated WAN, its section of docs/BENCHMARKS.md
 #
 # Needs root (a private Postfix instance's master); only loopback is used.
 
 BENCH_BINS	:= $(O)/bench/nullmilter $(O)/bench/rcptlat $(O)/bench/policyload
 BENCH_ARGS	?=
 
-.PHONY: bench bench-build
+.PHONY: bench bench-build bench-wan
 
 $(O)/bench:
 	mkdir -p $@
@@ -32,6 +34,10 @@ bench-build: $(PROGS) $(BENCH_BINS)
 bench: deps
 	$(MAKE) --no-print-directory bench-build
 	$(PYTHON) bench/bench.py --build $(O) $(BENCH_ARGS)
+	$(PYTHON) bench/wan.py --build $(O) $(BENCH_ARGS)
+
+bench-wan: $(PROGS)
+	$(PYTHON) bench/wan.py --build $(O) $(BENCH_ARGS)
 
 # Shared verdicts (SPEC 13): two relays and Redis, bench/fleet.py
 # (docs/BENCHMARKS-FLEET.md); also part of `make bench`.

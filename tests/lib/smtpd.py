@@ -287,12 +287,15 @@ def main():
     ap.add_argument("--counter")
     ap.add_argument("--ready")
     ap.add_argument("--delay", type=float, default=0)
+    ap.add_argument("--tls-max", choices=("1.2", "1.3"))
     OPTS = ap.parse_args()
     if OPTS.spool:
         os.makedirs(OPTS.spool, exist_ok=True)
     if OPTS.cert:
         SSL_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         SSL_CTX.load_cert_chain(OPTS.cert, OPTS.key)
+        if OPTS.tls_max == "1.2":
+            SSL_CTX.maximum_version = ssl.TLSVersion.TLSv1_2
     elif OPTS.mode in ("starttls", "drip"):
         ap.error("mode %s needs --cert and --key" % OPTS.mode)
     if OPTS.counter:

@@ -668,7 +668,7 @@ class SMTPServer:
              "ehlo550")
 
     def __init__(self, ctx, ip, port, leaf=None, mode="starttls",
-                 banner_host="mx.test", delay=0):
+                 banner_host="mx.test", delay=0, tls_max=None):
         if mode not in self.MODES:
             raise HarnessError("unknown SMTPServer mode %r" % mode)
         if mode in ("starttls", "drip") and leaf is None:
@@ -678,7 +678,7 @@ class SMTPServer:
             raise HarnessError("SMTPServer only on loopback, not %s" % ip)
         self.ctx, self.ip, self.port = ctx, ip, int(port)
         self.leaf, self.mode, self.banner_host = leaf, mode, banner_host
-        self.delay = delay
+        self.delay, self.tls_max = delay, tls_max
         tag = "smtpd-%s-%d" % (ip.replace(":", "_"), self.port)
         self.dir = ctx.path(tag)
         self.spool = os.path.join(self.dir, "spool")
@@ -699,6 +699,8 @@ class SMTPServer:
                 "--delay", self.delay]
         if self.leaf is not None:
             args += ["--cert", self.leaf.chain, "--key", self.leaf.key]
+        if self.tls_max:
+            args += ["--tls-max", self.tls_max]
         self.proc = spawn(self.ctx, args, stdout=self.log)
         self.ctx.cleanup(self.stop)
         end = time.monotonic() + 10
