@@ -44,7 +44,8 @@ usage(void)
 	    "       tlsverify-probe [-c FILE] [-s SETTING] [--json] [-j N] "
 	    "--all\n"
 	    "settings: none preferred required preferred-verify "
-	    "required-verify required-verify-hosted dane dane-only\n");
+	    "required-verify required-verify-hosted dane dane-only "
+	    "mta-sts auto\n");
 	exit(EX_USAGE);
 }
 
