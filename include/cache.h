@@ -88,6 +88,10 @@ struct cache_answer {
 	char		*fpr;		/* "": the names suffice; else the
 					   leaf's SHA-256 public-key digest */
 	char		*cn;		/* the CN a verification used, or "" */
+	char		*pol;		/* SPEC 12 settings: the Postfix level
+					   the verdict allows ("dane-only",
+					   "dane", "secure": match holds the
+					   MTA-STS patterns, "may"), or "" */
 	long		 max_ttl_ms;	/* > 0: stored at most this long (a
 					   verdict from Redis: its remaining
 					   TTL); set before it is shared */
@@ -95,7 +99,8 @@ struct cache_answer {
 };
 
 /* The strings of an answer, in cache_answer_new()'s array. */
-enum { CA_TEXT = 0, CA_LOG, CA_HDR, CA_MATCH, CA_FPR, CA_CN, CA_NSTR };
+enum { CA_TEXT = 0, CA_LOG, CA_HDR, CA_MATCH, CA_FPR, CA_CN, CA_POL,
+    CA_NSTR };
 
 struct cache_probe {
 	/* Runs in the probe thread; never returns NULL (the milter turns an

@@ -39,6 +39,8 @@ enum tls_setting {
 	TLS_REQUIRED_VERIFY_HOSTED,
 	TLS_DANE,		/* SPEC 12: DANE where secure TLSA, else preferred */
 	TLS_DANE_ONLY,		/* SPEC 12: a host without usable TLSA fails */
+	TLS_MTA_STS,		/* SPEC 12: the domain's MTA-STS policy */
+	TLS_AUTO,		/* SPEC 12: DANE, else MTA-STS, else preferred */
 	TLS_SETTING_COUNT
 };
 
@@ -189,7 +191,8 @@ int		 conf_load_mem(const char *buf, size_t len, const char *name,
 		    struct conf **out, char *err, size_t errlen);
 void		 conf_free(struct conf *);
 
-/* 1 for the settings that need [dns] dnssec = yes (dane, dane-only). */
+/* 1 for the settings that need [dns] dnssec = yes (dane, dane-only,
+ * auto; not mta-sts). */
 int		 conf_setting_needs_dnssec(enum tls_setting);
 
 /* Exact domain, then closest ".parent", then "default", then none.

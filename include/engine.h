@@ -2,7 +2,9 @@
  * engine.h - the verification engine: one call judges one recipient domain.
  *
  * engine_new(conf) prepares what every probe shares (the SSL_CTX with the
- * trust anchors and CRLs); the conf must outlive the engine. An engine is
+ * trust anchors and CRLs, and the MTA-STS context of mtasts.h: its HTTPS
+ * client and policy cache, shared by every thread, closed by
+ * engine_free()); the conf must outlive the engine. An engine is
  * read-only afterwards: any number of threads may call engine_probe() on it
  * at once (each call has its own resolver state and deadline).
  *

@@ -6,7 +6,8 @@
  *   matched=CN:*.emailhosted.not~ptr:mx0a.emailhosted.not)
  * "host=" is left out when no host was reached, "matched=" when nothing
  * matched; a host authenticated by DANE adds "note=dane TLSA U S M" (the
- * setting says dane or dane-only, SPEC 12) (TYPE is dNSName or CN, then presented name "~" reference source
+ * setting says dane or dane-only, SPEC 12), a host judged by an MTA-STS
+ * policy "note=sts enforce" or "note=sts testing" (TYPE is dNSName or CN, then presented name "~" reference source
  * ":" reference name). header_entry_fmt() is the same from parts (note, when
  * not NULL, is added as "note=NOTE" with spaces kept). Every byte that is not
  * printable ASCII, and any of ";(),=\"\\" inside a field, becomes '?', so the

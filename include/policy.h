@@ -19,7 +19,14 @@
  *    (no probe: Postfix's own opportunistic DANE); dane-only decided: a
  *    host authenticated by its TLSA "OK dane-only", accepted otherwise
  *    (secure TLSA all unusable) "OK dane", failed or temporary "TEMP
- *    DOMAIN: TEXT" (Postfix defers). A host key answers for
+ *    DOMAIN: TEXT" (Postfix defers). mta-sts and auto decided: a top host
+ *    authenticated by TLSA "OK dane-only" (secure TLSA all unusable: "OK
+ *    dane"); else an enforced MTA-STS policy that the verdict met "OK
+ *    secure match=P1:P2... servername=hostname" with the policy's mx
+ *    patterns ("*.example.net" as ".example.net": Postfix's subdomain
+ *    form); a testing or none policy, or none at all, "OK may" (also
+ *    when the testing verdict was tagged); failed or temporary "TEMP
+ *    DOMAIN: TEXT". A host key answers for
  *    the domains whose exact [smtproutes] entry has a route to that host
  *    and port (a key without a port means [probe] port, as a route without
  *    one does): the strictest of their answers (TEMP > fingerprint >

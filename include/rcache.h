@@ -52,12 +52,13 @@
  * than RCACHE_MAXVAL bytes, a field out of range, lengths that do not add
  * up, a string over its bound or with a control byte (the strings reach
  * logs, headers and SMTP replies), a kind that does not fit the action, a
- * code that does not fit the action, another domain. Version 1:
- *   "TVV1 KIND ACTION CODE XCODE LIFE_MS L0 L1 L2 L3 L4 L5 L6\n" then the
- *   seven strings back to back: domain, text, logline, hdr, match, fpr, cn
- *   (CODE and XCODE "-" when empty).
+ * code that does not fit the action, another domain. Version 2:
+ *   "TVV2 KIND ACTION CODE XCODE LIFE_MS L0 L1 L2 L3 L4 L5 L6 L7\n" then
+ *   the eight strings back to back: domain, text, logline, hdr, match,
+ *   fpr, cn, pol (CODE and XCODE "-" when empty). Version 1 (without pol)
+ *   is refused; its keys began "v1:", so two versions never share one.
  * rcache_key(trust_fp, cache_key, domain, out, len) builds
- * "v1:FP:DOMAIN:H": FP the first 32 hex digits of the generation's
+ * "v2:FP:DOMAIN:H": FP the first 32 hex digits of the generation's
  * trust_fp (settings and trust files: relays that judge differently never
  * share a verdict), H the first 32 hex digits of SHA-256(cache_key)
  * (setting and routes). -1 when it does not fit.

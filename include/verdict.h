@@ -30,7 +30,12 @@
  * required without authentication, negotiated; accept). Under dane and
  * dane-only a DANE failure (unverified, or dane-only's host without
  * usable TLSA) is x.7.5, no STARTTLS x.7.10, and a temporary verdict is
- * deferred like under a required setting.
+ * deferred like under a required setting. mta-sts and auto decide the same
+ * way (no-policy: no DANE and no MTA-STS policy, or a policy in mode
+ * none; an MX outside an enforced policy's mx patterns is x.7.5), except
+ * that a verdict whose top host was judged by an MTA-STS policy in
+ * testing mode (sts_testing) is tagged instead of deferred or rejected
+ * (a null MX is still rejected).
  */
 #ifndef TV_VERDICT_H
 #define TV_VERDICT_H
@@ -41,6 +46,7 @@
 #include "cert.h"
 #include "dane.h"
 #include "ident.h"
+#include "mtasts.h"
 #include "smtp.h"
 #include "target.h"
 #include "trace.h"
@@ -101,6 +107,9 @@ struct attempt {
 	char		 tlsa[DANE_TEXTLEN]; /* the record that matched, "" */
 	int		 no_policy;	/* dane: no secure TLSA, opportunistic */
 	int		 no_dane;	/* dane-only: no usable secure TLSA */
+	int		 sts;		/* judged by the MTA-STS policy */
+	int		 sts_nomatch;	/* sts: the host matches no mx pattern
+					   (not connected) */
 	size_t		 trace_from;	/* this attempt's lines in the trace */
 	size_t		 trace_to;
 };
@@ -111,7 +120,18 @@ struct verdict {
 	enum tls_setting setting;
 	char		 setting_key[NAME_BUFLEN]; /* destinations key used */
 	enum outcome	 outcome;
-	const char	*policy;		/* "dane", "pkix" or NULL (SPEC 12) */
+	const char	*policy;		/* "dane", "sts", "pkix" or NULL
+						   (SPEC 12) */
+	int		 sts_found;		/* mta-sts, auto: a policy of
+						   the domain was found (sts) */
+	struct mtasts_policy sts;		/* its copy (mx owned) */
+	char		 sts_id[MTASTS_ID_MAXLEN + 1];
+	int		 sts_testing;		/* the top host was judged by a
+						   testing policy: a failure
+						   is tagged, never deferred */
+	const char	*sts_rpt;		/* TLS-RPT type of a policy
+						   fetch that failed (static),
+						   or NULL (SPEC 12) */
 	int		 temporary;
 	enum action	 action;
 	char		 code[4];		/* "" for accept/tag */

@@ -159,6 +159,7 @@ cache_answer_new(enum cache_kind kind, int action, const char *code,
 	dst[CA_MATCH] = &a->match;
 	dst[CA_FPR] = &a->fpr;
 	dst[CA_CN] = &a->cn;
+	dst[CA_POL] = &a->pol;
 	for (p = (char *)(a + 1), i = 0; i < CA_NSTR; p += len[i], i++)
 		*dst[i] = memcpy(p, str[i] != NULL ? str[i] : "", len[i]);
 	a->refs = 1;

@@ -9,7 +9,7 @@
  * conf_check_dnssec() checks the whole file once it is read (SPEC 12):
  * dnssec = yes needs a loopback nameserver (the AD bit is trusted only
  * from a validating resolver on this machine), and the settings that need
- * DNSSEC (dane, dane-only) are refused without dnssec = yes.
+ * DNSSEC (dane, dane-only, auto) are refused without dnssec = yes.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -43,7 +43,8 @@
 
 static const char *const conf_setting_names[TLS_SETTING_COUNT] = {
 	"none", "preferred", "required", "preferred-verify",
-	"required-verify", "required-verify-hosted", "dane", "dane-only"
+	"required-verify", "required-verify-hosted", "dane", "dane-only",
+	"mta-sts", "auto"
 };
 
 /* name -> out (NAME_BUFLEN + 1 bytes): ".a-label" or "a-label". */
@@ -79,7 +80,8 @@ conf_route_dest(struct conf_parse *p, const char *name, const char *val)
 	if (conf_setting_parse(val, &s) == -1)
 		return conf_fail(p, p->lineno, "'%.60s': unknown TLS setting "
 		    "'%.40s' (none, preferred, required, preferred-verify, "
-		    "required-verify, required-verify-hosted, dane, dane-only)",
+		    "required-verify, required-verify-hosted, dane, dane-only, "
+		    "mta-sts, auto)",
 		    name, val);
 	if (strcasecmp(name, "default") == 0) {
 		if (c->has_default)
@@ -434,7 +436,7 @@ conf_setting_name(enum tls_setting s)
 int
 conf_setting_needs_dnssec(enum tls_setting s)
 {
-	return s == TLS_DANE || s == TLS_DANE_ONLY;
+	return s == TLS_DANE || s == TLS_DANE_ONLY || s == TLS_AUTO;
 }
 
 int

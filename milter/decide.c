@@ -16,10 +16,16 @@
  * match as Postfix compares them: dNSNames when there is one, else the
  * CN), and, when that list would not let Postfix accept the certificate
  * the probe verified (the match used the CN of a certificate with
- * dNSNames), the SHA-256 digest of its public key. Under dane and
- * dane-only (SPEC 12) match holds the Postfix level instead: "dane-only"
- * when a host was authenticated by its TLSA records, else "dane" (secure
- * TLSA all unusable, or no TLSA under dane); fpr and cn stay empty.
+ * dNSNames), the SHA-256 digest of its public key. Under the settings of
+ * SPEC 12 pol holds the Postfix level the verdict allows instead (fpr and
+ * cn stay empty): "dane-only" when the top host was authenticated by its
+ * TLSA records, "dane" when it had secure TLSA all unusable (or, under
+ * dane, none); under mta-sts and auto, when the top host was not judged
+ * by TLSA, "secure" with match the enforced MTA-STS policy's mx patterns
+ * in Postfix's words ("*.example.net" as ".example.net", ':'-separated),
+ * and "may" for a testing or none policy or no policy. A pattern list
+ * longer than DECIDE_MATCHLEN leaves pol empty (the policy service then
+ * answers TEMP: a cut list would be a different policy).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,19 +209,73 @@ decide_add_name(char *buf, size_t len, const char *name)
 	(void)snprintf(buf + used, len - used, "%s%s", used ? ":" : "", name);
 }
 
+/* The enforced MTA-STS policy's patterns for Postfix's "match=":
+ * "*.example.net" is ".example.net" there. 0, or -1 when they do not fit. */
+static int
+decide_sts_match(const struct mtasts_policy *pol, char *buf, size_t len)
+{
+	size_t		 i, used = 0;
+	const char	*m;
+	int		 n;
+
+	buf[0] = '\0';
+	for (i = 0; i < pol->nmx; i++) {
+		m = pol->mx[i];
+		if (m[0] == '*' && m[1] == '.')
+			m++;
+		n = snprintf(buf + used, len - used, "%s%s", i ? ":" : "", m);
+		if (n < 0 || (size_t)n >= len - used) {
+			buf[0] = '\0';
+			return -1;
+		}
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* SPEC 12's settings: pol (and match for an enforced MTA-STS policy). */
+static void
+decide_policy_level(const struct verdict *v, char *match, size_t mlen,
+    char *pol, size_t plen)
+{
+	const struct attempt	*a = v->best >= 0 ? &v->attempts[v->best] :
+				    NULL;
+
+	if (v->action != ACTION_ACCEPT && v->action != ACTION_TAG)
+		return;
+	if (v->policy != NULL && strcmp(v->policy, "dane") == 0) {
+		if (v->action == ACTION_ACCEPT)
+			(void)snprintf(pol, plen, "%s", v->outcome ==
+			    OUTCOME_VERIFIED ? "dane-only" : "dane");
+		return;
+	}
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY) {
+		if (v->action == ACTION_ACCEPT)
+			(void)snprintf(pol, plen, "dane");
+		return;
+	}
+	if (v->sts_found && v->sts.mode == MTASTS_MODE_ENFORCE &&
+	    a != NULL && a->sts) {
+		if (v->action == ACTION_ACCEPT &&
+		    decide_sts_match(&v->sts, match, mlen) == 0)
+			(void)snprintf(pol, plen, "secure");
+		return;
+	}
+	(void)snprintf(pol, plen, "may");	/* testing, none, no policy */
+}
+
 static void
 decide_policy_data(const struct verdict *v, char *match, size_t mlen,
-    char *fpr, size_t flen, char *cn, size_t clen)
+    char *fpr, size_t flen, char *cn, size_t clen, char *pol, size_t plen)
 {
 	const struct attempt	*a;
 	size_t			 i;
 	int			 ok = 0;
 
-	match[0] = fpr[0] = cn[0] = '\0';
-	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY) {
-		if (v->action == ACTION_ACCEPT)
-			(void)snprintf(match, mlen, "%s", v->outcome ==
-			    OUTCOME_VERIFIED ? "dane-only" : "dane");
+	match[0] = fpr[0] = cn[0] = pol[0] = '\0';
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ||
+	    v->setting == TLS_MTA_STS || v->setting == TLS_AUTO) {
+		decide_policy_level(v, match, mlen, pol, plen);
 		return;
 	}
 	if (v->outcome != OUTCOME_VERIFIED || v->best < 0)
@@ -290,7 +350,7 @@ decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
 	enum cache_kind		 kind;
 	char			 line[2048], hdr[HEADER_ENTRYLEN];
 	char			 match[DECIDE_MATCHLEN], fpr[CERT_FPRLEN];
-	char			 cn[NAME_BUFLEN];
+	char			 cn[NAME_BUFLEN], pol[16];
 	const char		*str[CA_NSTR];
 
 	v = engine_probe_ms(h->g->engine, domain, (int)h->setting, 0,
@@ -299,7 +359,8 @@ decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
 		str[CA_TEXT] = "internal error while probing the destination";
 		str[CA_LOG] = "result=unknown action=defer "
 		    "reason=\"internal error\"";
-		str[CA_HDR] = str[CA_MATCH] = str[CA_FPR] = str[CA_CN] = NULL;
+		str[CA_HDR] = str[CA_MATCH] = str[CA_FPR] = str[CA_CN] =
+		    str[CA_POL] = NULL;
 		return cache_answer_new(CACHE_TEMP, ACTION_DEFER, "451",
 		    "4.3.0", str);
 	}
@@ -316,13 +377,14 @@ decide_probe(struct decide_parg *h, const char *domain, long deadline_ms)
 	if (v->action == ACTION_ACCEPT || v->action == ACTION_TAG)
 		(void)header_entry(v, hdr, sizeof(hdr));
 	decide_policy_data(v, match, sizeof(match), fpr, sizeof(fpr), cn,
-	    sizeof(cn));
+	    sizeof(cn), pol, sizeof(pol));
 	str[CA_TEXT] = v->text;
 	str[CA_LOG] = line;
 	str[CA_HDR] = hdr;
 	str[CA_MATCH] = match;
 	str[CA_FPR] = fpr;
 	str[CA_CN] = cn;
+	str[CA_POL] = pol;
 	a = cache_answer_new(kind, (int)v->action, v->code, v->xcode, str);
 	log_debug("probe %s done in %ld ms: %s", domain, v->elapsed_ms, line);
 	verdict_free(v);
@@ -336,7 +398,17 @@ decide_is_required(enum tls_setting s)
 {
 	return s == TLS_REQUIRED || s == TLS_REQUIRED_VERIFY ||
 	    s == TLS_REQUIRED_VERIFY_HOSTED || s == TLS_DANE ||
-	    s == TLS_DANE_ONLY;	/* SPEC 12: a dane failure is never a tag */
+	    s == TLS_DANE_ONLY || s == TLS_MTA_STS || s == TLS_AUTO;
+	/* SPEC 12: a dane failure is never a tag, nor an enforced MTA-STS
+	 * one; a probe past its deadline defers */
+}
+
+/* May a cached answer of setting s tag? Not under a required setting but
+ * mta-sts and auto, whose testing policies tag (SPEC 12). */
+static int
+decide_may_tag(enum tls_setting s)
+{
+	return !decide_is_required(s) || s == TLS_MTA_STS || s == TLS_AUTO;
 }
 
 static const char *
@@ -368,7 +440,7 @@ static void
 decide_answer(struct decision *d, const struct cache_answer *a)
 {
 	if (a->action == ACTION_ACCEPT ||
-	    (a->action == ACTION_TAG && !decide_is_required(d->setting))) {
+	    (a->action == ACTION_TAG && decide_may_tag(d->setting))) {
 		d->action = (enum action)a->action;
 		(void)snprintf(d->hdr, sizeof(d->hdr), "%s", a->hdr);
 		return;

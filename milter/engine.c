@@ -37,14 +37,20 @@
 struct engine *
 engine_new(const struct conf *conf, char *err, size_t errlen)
 {
-	struct engine	*e;
-	SSL_CTX		*ssl;
+	struct engine		*e;
+	SSL_CTX			*ssl;
+	struct mtasts_ctx	*sts;
 
 	if ((ssl = tlsctx_new(conf, err, errlen)) == NULL)
 		return NULL;
+	if ((sts = mtasts_open(conf, err, errlen)) == NULL) {
+		SSL_CTX_free(ssl);
+		return NULL;
+	}
 	e = xcalloc(1, sizeof(*e));
 	e->conf = conf;
 	e->ssl = ssl;
+	e->sts = sts;
 	return e;
 }
 
@@ -54,6 +60,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	SSL_CTX_free(e->ssl);
+	mtasts_close(e->sts);
 	free(e);
 }
 
@@ -68,7 +75,8 @@ engine_probes(enum tls_setting s)
 {
 	return s == TLS_REQUIRED || s == TLS_PREFERRED_VERIFY ||
 	    s == TLS_REQUIRED_VERIFY || s == TLS_REQUIRED_VERIFY_HOSTED ||
-	    s == TLS_DANE || s == TLS_DANE_ONLY;
+	    s == TLS_DANE || s == TLS_DANE_ONLY || s == TLS_MTA_STS ||
+	    s == TLS_AUTO;
 }
 
 static int
@@ -172,6 +180,14 @@ engine_identity(struct probe *p, const struct target *t, X509 *leaf,
 		return 0;
 	}
 	a->ident_checked = 1;
+	if (p->sts_names) {	/* MTA-STS: the MX host name (RFC 8461 4.2) */
+		a->refs = xcalloc(1, sizeof(*a->refs));
+		a->refs[0].name = xstrdup(t->host);
+		a->refs[0].source = REF_MX;
+		a->n_refs = 1;
+		engine_compare(p, a);
+		return 0;
+	}
 	temp = refs_build(p->dns, p->mode, p->v->domain, t, &p->tl, a);
 	engine_compare(p, a);
 	/* "verify": the PTR name is asked for only when the domain did not
@@ -300,12 +316,14 @@ out:
 	return a;
 }
 
-/* A dane-only host without usable TLSA was judged without a connection:
- * it ranks with the hosts that answered. */
+/* A dane-only host without usable TLSA, or an MX outside an MTA-STS
+ * policy, was judged without a connection: it ranks with the hosts that
+ * answered. */
 static int
 engine_rank(const struct attempt *a)
 {
-	return a->tls ? 2 : a->connected || a->no_dane ? 1 : 0;
+	return a->tls ? 2 : a->connected || a->no_dane || a->sts_nomatch ?
+	    1 : 0;
 }
 
 /* No host satisfied the setting: the furthest attempt decides. Hosts left
@@ -331,7 +349,7 @@ engine_no_success(struct verdict *v, int untried)
 		v->outcome = OUTCOME_UNVERIFIED;
 	else if (b->connected)
 		v->outcome = OUTCOME_NO_TLS;
-	else if (b->no_dane)
+	else if (b->no_dane || b->sts_nomatch)
 		v->outcome = OUTCOME_UNVERIFIED;	/* x.7.5 (SPEC 12) */
 	else
 		v->outcome = OUTCOME_NO_HOST;
@@ -348,7 +366,8 @@ engine_iterate(struct probe *p)
 	struct attempt	*a;
 	size_t		 i;
 
-	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY) {
+	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ||
+	    v->setting == TLS_MTA_STS || v->setting == TLS_AUTO) {
 		engine_dane_iterate(p);
 		return;
 	}
@@ -424,12 +443,14 @@ engine_run(const struct engine *e, struct verdict *v, int flags, long ms)
 	p.e = e;
 	p.v = v;
 	p.tr = (flags & ENGINE_TRACE) ? &v->trace : NULL;
-	p.mode = v->setting == TLS_REQUIRED_VERIFY_HOSTED ? IDENT_HOSTED :
-	    IDENT_VERIFY;
+	p.mode = v->setting == TLS_REQUIRED_VERIFY_HOSTED ||
+	    v->setting == TLS_MTA_STS || v->setting == TLS_AUTO ?
+	    IDENT_HOSTED : IDENT_VERIFY;
 	deadline_init(&p.dl, ms);
 	/* the policy that applies unless dane falls back (engine_dane.c) */
 	v->policy = v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ?
-	    "dane" : "pkix";
+	    "dane" : v->setting == TLS_MTA_STS || v->setting == TLS_AUTO ?
+	    NULL : "pkix";	/* mta-sts, auto: engine_sts_finish() */
 	if ((p.dns = dns_open(e->conf, err, sizeof(err))) == NULL) {
 		v->outcome = OUTCOME_TEMP;
 		(void)snprintf(v->reason, sizeof(v->reason),
@@ -438,8 +459,11 @@ engine_run(const struct engine *e, struct verdict *v, int flags, long ms)
 	}
 	dns_set_deadline(p.dns, &p.dl);
 	dns_set_trace(p.dns, p.tr);
-	if (engine_targets(&p) == 0)
+	if (engine_targets(&p) == 0) {
 		engine_iterate(&p);
+		if (v->setting == TLS_MTA_STS || v->setting == TLS_AUTO)
+			engine_sts_finish(&p);
+	}
 	target_list_free(&p.tl);
 	dns_close(p.dns);
 }

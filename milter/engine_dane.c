@@ -1,6 +1,6 @@
 /*
- * engine_dane.c - the host loop of the dane and dane-only settings
- * (SPEC 12, RFC 7672), beside engine.c's (see engine_int.h).
+ * engine_dane.c - the host loop of the dane, dane-only, mta-sts and auto
+ * settings (SPEC 12, RFC 7672), beside engine.c's (see engine_int.h).
  *
  * Per target, in MX (or route) order:
  *  - a host whose TLSA lookup is not trustworthy as a whole -- DNSSEC not
@@ -25,6 +25,8 @@
  *    by OpenSSL and again by ident.c (IDENT_HOSTED), which also reports
  *    the name that matched.
  * The first host that satisfies the setting ends the probe.
+ * Under mta-sts and auto, a host without secure TLSA (for every reason
+ * above, [dns] dnssec off included) is judged by engine_sts.c instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +55,11 @@ engine_dane_insecure(const struct probe *p, const struct target *t)
 static struct attempt *
 engine_dane_none(struct probe *p, const struct target *t, const char *why)
 {
-	struct attempt	*a = engine_new_attempt(p, t);
+	struct attempt	*a;
 
+	if (p->v->setting == TLS_MTA_STS || p->v->setting == TLS_AUTO)
+		return engine_sts_host(p, t, why);	/* engine_sts.c */
+	a = engine_new_attempt(p, t);
 	if (p->v->setting == TLS_DANE) {
 		a->no_policy = 1;
 		(void)snprintf(a->reason, sizeof(a->reason), "no DANE for %s "
@@ -140,15 +145,20 @@ engine_dane_host(struct probe *p, const struct target *t)
 	return a;
 }
 
-/* Does the attempt satisfy dane / dane-only? temp_before: an earlier
- * host could not be judged. */
+/* Does the attempt satisfy the setting? temp_before: an earlier host could
+ * not be judged. A host judged by an MTA-STS policy in testing mode ends
+ * the probe whatever its result (the sender would deliver there). */
 static int
-engine_dane_ok(const struct attempt *a, int temp_before)
+engine_dane_ok(const struct probe *p, const struct attempt *a,
+    int temp_before)
 {
 	if (a->verified)
 		return 1;
 	if (a->no_policy)
 		return !temp_before;
+	if (a->sts)
+		return !temp_before && !a->temporary && p->v->sts_found &&
+		    p->v->sts.mode == MTASTS_MODE_TESTING;
 	return a->tlsa_secure && a->n_usable == 0 && a->tls;
 }
 
@@ -162,10 +172,12 @@ engine_dane_iterate(struct probe *p)
 
 	for (i = 0; i < p->tl.n; i++) {
 		a = engine_dane_host(p, &p->tl.t[i]);
-		if (engine_dane_ok(a, temp)) {
+		if (engine_dane_ok(p, a, temp)) {
 			v->best = (int)(a - v->attempts);
 			v->outcome = a->verified ? OUTCOME_VERIFIED :
 			    a->no_policy ? OUTCOME_NO_POLICY :
+			    a->sts && a->connected && !a->tls ?
+			    OUTCOME_NO_TLS : a->sts ? OUTCOME_UNVERIFIED :
 			    OUTCOME_ENCRYPTED;
 			if (a->no_policy)
 				v->policy = NULL;

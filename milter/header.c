@@ -106,6 +106,11 @@ header_entry(const struct verdict *v, char *buf, size_t len)
 		(void)snprintf(tlsa, sizeof(tlsa), "dane TLSA %.5s",
 		    a->tlsa);
 		note = tlsa;
+	} else if (a != NULL && a->sts && v->sts_found) {
+		/* "sts enforce" / "sts testing" (SPEC 12) */
+		(void)snprintf(tlsa, sizeof(tlsa), "sts %s",
+		    mtasts_mode_str(v->sts.mode));
+		note = tlsa;
 	}
 	return header_entry_fmt(buf, len,
 	    v->domain[0] != '\0' ? v->domain : v->input, v->result,

@@ -53,7 +53,8 @@ usage(void)
 	    "--all\n"
 	    "       tlsverify-probe [-c FILE] --tlsrpt-flush\n"
 	    "settings: none preferred required preferred-verify "
-	    "required-verify required-verify-hosted dane dane-only\n");
+	    "required-verify required-verify-hosted dane dane-only "
+	    "mta-sts auto\n");
 	exit(EX_USAGE);
 }
 

@@ -41,6 +41,38 @@ policy_word(enum policy_level lvl)
 	return policy_words[lvl];
 }
 
+/*
+ * SPEC 12's decided settings: the level decide.c stored in the answer's
+ * pol. "may" also for a tag (an MTA-STS policy in testing mode); every
+ * other level only for an accepted verdict; anything else is TEMP.
+ */
+static void
+policy_level(const struct decision *d, struct policy_res *pr)
+{
+	const char	*pol;
+
+	pr->lvl = POL_TEMP;
+	if (d->a == NULL || (d->action != ACTION_ACCEPT &&
+	    d->action != ACTION_TAG))
+		return;
+	pol = d->a->pol;
+	if (strcmp(pol, "may") == 0)
+		pr->lvl = POL_MAY;
+	else if (d->action != ACTION_ACCEPT || d->a->kind != CACHE_OK)
+		return;
+	else if (strcmp(pol, "dane-only") == 0)
+		pr->lvl = POL_DANE_ONLY;
+	else if (strcmp(pol, "dane") == 0)
+		pr->lvl = POL_DANE;
+	else if (strcmp(pol, "secure") == 0 && d->a->match[0] != '\0') {
+		pr->lvl = POL_SECURE;	/* an enforced MTA-STS policy */
+		(void)snprintf(pr->arg, sizeof(pr->arg), "match=%s "
+		    "servername=hostname", d->a->match);
+		if (strlen(pr->arg) + 1 >= sizeof(pr->arg))	/* cut */
+			pr->lvl = POL_TEMP;
+	}
+}
+
 void
 policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
     struct policy_res *pr)
@@ -76,11 +108,8 @@ policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
 	(void)snprintf(pr->domain, sizeof(pr->domain), "%s", d.domain);
 	if (d.would)		/* monitor mode: never hold the mail */
 		pr->lvl = POL_MAY;
-	else if (s == TLS_DANE_ONLY && d.action == ACTION_ACCEPT &&
-	    d.a != NULL && d.a->kind == CACHE_OK && d.a->match[0] != '\0')
-		/* match: "dane-only" (TLSA authenticated) or "dane" */
-		pr->lvl = strcmp(d.a->match, "dane-only") == 0 ?
-		    POL_DANE_ONLY : POL_DANE;
+	else if (s == TLS_DANE_ONLY || s == TLS_MTA_STS || s == TLS_AUTO)
+		policy_level(&d, pr);
 	else if (d.action == ACTION_ACCEPT && d.a != NULL &&
 	    d.a->match[0] != '\0'
 	    && d.a->kind == CACHE_OK) {

@@ -5,7 +5,7 @@
  * A value is data from the network: rcache_decode() trusts nothing in it.
  * It reads the header line through a bounded tokenizer (at most
  * RCACHE_NTOK tokens of at most 20 bytes, decimal digits only where a
- * number is due), then checks that the seven lengths add up to exactly
+ * number is due), then checks that the eight lengths add up to exactly
  * what follows, and each string against its bound and for control bytes
  * before any answer is made.
  */
@@ -18,9 +18,9 @@
 #include "rcache.h"
 #include "verdict.h"
 
-#define RCACHE_MAGIC	"TVV1"
-#define RCACHE_NTOK	13		/* magic, 5 fields, 7 lengths */
-#define RCACHE_NSTR	7		/* domain + CA_NSTR */
+#define RCACHE_MAGIC	"TVV2"	/* 2: the pol string (SPEC 12) */
+#define RCACHE_NTOK	14		/* magic, 5 fields, 8 lengths */
+#define RCACHE_NSTR	8		/* domain + CA_NSTR */
 #define RCACHE_TOKLEN	20
 #define RCACHE_MAXLIFE	(604800L * 1000L)
 
@@ -32,7 +32,8 @@ static const size_t rcache_strmax[RCACHE_NSTR] = {
 	1400,			/* hdr: HEADER_ENTRYLEN */
 	2048,			/* match */
 	128,			/* fpr */
-	NAME_BUFLEN - 1		/* cn */
+	NAME_BUFLEN - 1,	/* cn */
+	16			/* pol */
 };
 
 size_t
@@ -40,7 +41,7 @@ rcache_encode(const struct cache_answer *a, const char *domain, long life_ms,
     char *buf, size_t len)
 {
 	const char	*s[RCACHE_NSTR] = { domain, a->text, a->logline, a->hdr,
-			    a->match, a->fpr, a->cn };
+			    a->match, a->fpr, a->cn, a->pol };
 	size_t		 l[RCACHE_NSTR], off, i;
 	int		 n;
 
@@ -48,9 +49,9 @@ rcache_encode(const struct cache_answer *a, const char *domain, long life_ms,
 		if ((l[i] = strlen(s[i])) > rcache_strmax[i])
 			return 0;
 	n = snprintf(buf, len, "%s %d %d %s %s %ld %zu %zu %zu %zu %zu %zu "
-	    "%zu\n", RCACHE_MAGIC, (int)a->kind, a->action,
+	    "%zu %zu\n", RCACHE_MAGIC, (int)a->kind, a->action,
 	    a->code[0] ? a->code : "-", a->xcode[0] ? a->xcode : "-", life_ms,
-	    l[0], l[1], l[2], l[3], l[4], l[5], l[6]);
+	    l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]);
 	if (n < 0 || (size_t)n >= len)
 		return 0;
 	for (off = (size_t)n, i = 0; i < RCACHE_NSTR; off += l[i], i++) {
@@ -214,6 +215,6 @@ rcache_key(const char *trust_fp, const char *cache_key, const char *domain,
 		return -1;
 	for (i = 0; i < 16; i++)
 		(void)snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	n = snprintf(out, len, "v1:%.32s:%s:%s", trust_fp, domain, hex);
+	n = snprintf(out, len, "v2:%.32s:%s:%s", trust_fp, domain, hex);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

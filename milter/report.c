@@ -11,7 +11,9 @@
  * the top and "stage", "temporary", "via" per attempt. SPEC 12's keys are
  * always present: "policy" ("dane", "pkix" or null), "tlsa" (the record
  * that authenticated the top host, "U S M hex", or null; per attempt too),
- * "sts" (null: MTA-STS is not implemented yet) and "reply" ("CODE XCODE
+ * "sts" ({"mode", "id", "mx": [patterns]} of the MTA-STS policy found for
+ * the domain under mta-sts and auto, also in mode none; null when none was
+ * found or asked for) and "reply" ("CODE XCODE
  * TEXT" as the milter would answer, null for accept and tag). Strings are escaped
  * (control bytes as \u00XX; bytes >= 0x80 are passed through only as part
  * of the input domain, every other string is ASCII by construction).
@@ -103,7 +105,29 @@ report_verifies(enum tls_setting s)
 {
 	return s == TLS_PREFERRED_VERIFY || s == TLS_REQUIRED_VERIFY ||
 	    s == TLS_REQUIRED_VERIFY_HOSTED || s == TLS_DANE ||
-	    s == TLS_DANE_ONLY;
+	    s == TLS_DANE_ONLY || s == TLS_MTA_STS || s == TLS_AUTO;
+}
+
+/* "sts": the MTA-STS policy found for the domain, or null. */
+static void
+report_jsts(FILE *f, const struct verdict *v)
+{
+	size_t	i;
+
+	if (!v->sts_found) {
+		fputs(", \"sts\": null", f);
+		return;
+	}
+	fputs(", \"sts\": {", f);
+	report_jkey(f, "mode", mtasts_mode_str(v->sts.mode), 0);
+	report_jkey(f, "id", v->sts_id, 1);
+	fputs(", \"mx\": [", f);
+	for (i = 0; i < v->sts.nmx; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		report_jstr(f, v->sts.mx[i]);
+	}
+	fputs("]}", f);
 }
 
 /* SPEC 12's keys: policy, tlsa, sts, reply. */
@@ -114,7 +138,7 @@ report_jpolicy(FILE *f, const struct verdict *v, const struct attempt *b)
 
 	report_jkey(f, "policy", v->policy, 1);
 	report_jkey(f, "tlsa", b != NULL && b->tlsa[0] ? b->tlsa : NULL, 1);
-	fputs(", \"sts\": null", f);
+	report_jsts(f, v);
 	(void)snprintf(reply, sizeof(reply), "%s %s %s", v->code, v->xcode,
 	    v->text);	/* fits */
 	report_jkey(f, "reply", v->code[0] ? reply : NULL, 1);
@@ -171,13 +195,17 @@ report_logfields(const struct verdict *v, char *buf, size_t len)
 	    strlen(b ? b->host : "-"), " \"\\=");
 	(void)text_quoted(reason, sizeof(reason), v->reason,
 	    REPORT_LOG_REASON);
-	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s%s "
-	    "reason=\"%s\" ms=%ld", v->result,
+	(void)snprintf(buf, len, "result=%s action=%s host=%s ip=%s%s%s%s%s"
+	    "%s%s%s%s"
+	    " reason=\"%s\" ms=%ld", v->result,
 	    verdict_action_str(v->action), host,
 	    b && b->ip[0] ? b->ip : "-", v->code[0] ? " code=" : "", v->code,
 	    v->xcode[0] ? " xcode=" : "", v->xcode,
 	    v->policy != NULL && strcmp(v->policy, "dane") == 0 ?
-	    " policy=dane" : "", reason, v->elapsed_ms);
+	    " policy=dane" : "", v->policy != NULL &&
+	    strcmp(v->policy, "sts") == 0 ? " policy=sts" : "",
+	    v->sts_rpt != NULL ? " sts_rpt=" : "",
+	    v->sts_rpt != NULL ? v->sts_rpt : "", reason, v->elapsed_ms);
 }
 
 void

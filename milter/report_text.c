@@ -122,4 +122,13 @@ report_text(FILE *f, const struct verdict *v)
 	if (v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY)
 		fprintf(f, "Policy:  %s\n", v->policy != NULL ? v->policy :
 		    "none (no DNSSEC-validated TLSA: opportunistic)");
+	if (v->setting == TLS_MTA_STS || v->setting == TLS_AUTO)
+		fprintf(f, "Policy:  %s%s%s%s%s\n", v->policy != NULL ?
+		    v->policy : "none (no DANE, no MTA-STS policy: "
+		    "opportunistic)", v->sts_found ? "; MTA-STS policy id " :
+		    "", v->sts_found ? v->sts_id : "", v->sts_found ?
+		    " mode " : "", v->sts_found ? mtasts_mode_str(v->sts.mode) :
+		    "");
+	if (v->sts_rpt != NULL)
+		fprintf(f, "TLS-RPT: %s\n", v->sts_rpt);
 }

@@ -11,7 +11,10 @@
  *  - a domain that does not exist (or whose hosts have no address) is a
  *    permanent failure with x.1.2 under a required setting, and is tagged
  *    (result "no-host") under preferred-verify;
- *  - a null MX is rejected (556 5.1.10) under every setting that probes.
+ *  - a null MX is rejected (556 5.1.10) under every setting that probes;
+ *  - under mta-sts and auto, a verdict whose top host was judged by an
+ *    MTA-STS policy in testing mode is tagged, whatever its outcome (the
+ *    sender delivers and reports, RFC 8461 5), but a null MX.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +31,8 @@ verdict_action(enum tls_setting s, enum outcome o, enum on_fail f)
 
 	if (s == TLS_NONE || s == TLS_PREFERRED)
 		return ACTION_ACCEPT;
-	if (s == TLS_DANE || s == TLS_DANE_ONLY) {	/* SPEC 12 */
+	if (s == TLS_DANE || s == TLS_DANE_ONLY || s == TLS_MTA_STS ||
+	    s == TLS_AUTO) {				/* SPEC 12 */
 		if (o == OUTCOME_VERIFIED || o == OUTCOME_NO_POLICY ||
 		    o == OUTCOME_ENCRYPTED)
 			return ACTION_ACCEPT;
@@ -111,7 +115,9 @@ verdict_text(struct verdict *v)
 		return;
 	case OUTCOME_NO_TLS:	what = "TLS required"; break;
 	case OUTCOME_UNVERIFIED:
-		what = v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ?
+		what = a != NULL && a->sts ? "MTA-STS policy not met" :
+		    v->setting == TLS_DANE || v->setting == TLS_DANE_ONLY ||
+		    (a != NULL && a->tlsa_secure) ?
 		    "DANE authentication failed" : "TLS verification failed";
 		break;
 	case OUTCOME_NO_HOST:	what = "no destination"; break;
@@ -128,6 +134,9 @@ verdict_decide(struct verdict *v, enum on_fail f)
 	char	cls;
 
 	v->action = verdict_action(v->setting, v->outcome, f);
+	if (v->sts_testing && v->outcome != OUTCOME_NULL_MX &&
+	    (v->action == ACTION_DEFER || v->action == ACTION_REJECT))
+		v->action = ACTION_TAG;		/* RFC 8461 5: report only */
 	v->result = verdict_result_word(v->outcome);
 	v->temporary = v->outcome == OUTCOME_TEMP;
 	v->code[0] = v->xcode[0] = v->text[0] = '\0';
@@ -168,6 +177,7 @@ verdict_free(struct verdict *v)
 	for (i = 0; i < v->n_attempts; i++)
 		verdict_attempt_free(&v->attempts[i]);
 	free(v->attempts);
+	mtasts_policy_free(&v->sts);
 	trace_free(&v->trace);
 	free(v);
 }

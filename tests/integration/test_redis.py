@@ -76,7 +76,7 @@ class Redis:
 
     def key(self, domain, db=0):
         keys = self.cli("-n", str(db), "--scan", "--pattern",
-                        "tlsverify:v1:*:%s:*" % domain).split()
+                        "tlsverify:v2:*:%s:*" % domain).split()
         assert len(keys) == 1, keys
         return keys[0]
 
@@ -167,7 +167,7 @@ def test_redis_one_probe_across_fleet(ctx):
     k = r.key("cold.slow.fleet.test", db=3)
     ttl = int(r.cli("-n", "3", "PTTL", k))
     assert 3500 * 1000 < ttl <= 3600 * 1000, ttl
-    assert r.cli("-n", "3", "GETRANGE", k, "0", "6") == "TVV1 0 "
+    assert r.cli("-n", "3", "GETRANGE", k, "0", "6") == "TVV2 0 "
     # probed through A, answered by B from Redis: no new connection
     n = w.fast.connections()
     ans = policy(a, "shared.fleet.test")
@@ -250,7 +250,7 @@ def test_redis_malformed_value_reprobed(ctx):
         "m1": ["SET", None, "garbage", "PX", "600000"],
         "m2": ["SET", None, "TVV2 0 0 - - 3600000 1 0 0 0 0 0 0\nx",
                "PX", "600000"],
-        "m3": ["SET", None, "TVV1 0 0 - - 3600000 " + "9" * 30 + "\n",
+        "m3": ["SET", None, "TVV2 0 0 - - 3600000 " + "9" * 30 + "\n",
                "PX", "600000"],
         "m4": ["SET", None, "x" * 20000, "PX", "600000"],
         "m5": ["RPUSH", None, "a"],
@@ -275,7 +275,7 @@ def test_redis_malformed_value_reprobed(ctx):
         (w.fast.connections(), n)
     for d in hostile:
         k = r.key(d + ".fleet.test")
-        assert r.cli("GETRANGE", k, "0", "6") == "TVV1 0 ", d
+        assert r.cli("GETRANGE", k, "0", "6") == "TVV2 0 ", d
         assert int(r.cli("PTTL", k)) > 0, d
     assert b.log().count("ignoring the shared verdict") == len(hostile), \
         b.log()[-3000:]

@@ -24,7 +24,7 @@ answer(enum cache_kind kind, int action, const char *code, const char *xcode,
 {
 	const char	*str[CA_NSTR] = { "reply text", "result=verified "
 			    "action=accept", hdr, "mx.example.com:example.com",
-			    "", "cn.example.com" };
+			    "", "cn.example.com", "secure" };
 
 	return cache_answer_new(kind, action, code, xcode, str);
 }
@@ -39,8 +39,8 @@ roundtrip(void)
 				    sizeof(buf));
 	long			 life = 0;
 
-	T_OK(n > 0 && memcmp(buf, "TVV1 1 2 450 4.7.5 300000 11 10 ", 32) ==
-	    0, "encode: version-1 header (%.40s)", buf);
+	T_OK(n > 0 && memcmp(buf, "TVV2 1 2 450 4.7.5 300000 11 10 ", 32) ==
+	    0, "encode: version-2 header (%.40s)", buf);
 	T_OK(rcache_decode(buf, n, "example.com", &b, &life) == 0 &&
 	    b != NULL, "decode what was encoded");
 	T_OK(b != NULL && b->kind == CACHE_FAILED && b->action ==
@@ -50,7 +50,8 @@ roundtrip(void)
 	T_OK(b != NULL && strcmp(b->text, a->text) == 0 &&
 	    strcmp(b->logline, a->logline) == 0 &&
 	    strcmp(b->match, a->match) == 0 && strcmp(b->fpr, "") == 0 &&
-	    strcmp(b->cn, a->cn) == 0 && b->max_ttl_ms == 0,
+	    strcmp(b->cn, a->cn) == 0 && strcmp(b->pol, "secure") == 0 &&
+	    b->max_ttl_ms == 0,
 	    "every string survives");
 	cache_answer_unref(b);
 	T_OK(rcache_decode(buf, n, "example.net", &b, &life) == -1 &&
@@ -74,47 +75,49 @@ struct hostile {
 
 static const struct hostile hostile[] = {
 	{ "empty", "" },
-	{ "no header line", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0" },
-	{ "another magic", "XVV1 0 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "another version", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "a token more", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
-	{ "a token less", "TVV1 0 0 - - 1000 1 0 0 0 0 0\nx" },
-	{ "two spaces", "TVV1  0 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "trailing space", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0 \nx" },
-	{ "sign in a number", "TVV1 +0 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "negative length", "TVV1 0 0 - - 1000 -1 0 0 0 0 0 0\nx" },
-	{ "huge length", "TVV1 0 0 - - 1000 99999999999 0 0 0 0 0 0\nx" },
-	{ "token too long", "TVV1 0 0 - - 1000 000000000000000000001 0 0 0 0 "
+	{ "no header line", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 0" },
+	{ "another magic", "XVV2 0 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "version 1 (no pol)", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0\nx" },
+	{ "a token more", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 0 0\nx" },
+	{ "a token less", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0\nx" },
+	{ "two spaces", "TVV2  0 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "trailing space", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 0 \nx" },
+	{ "sign in a number", "TVV2 +0 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "negative length", "TVV2 0 0 - - 1000 -1 0 0 0 0 0 0 0\nx" },
+	{ "huge length", "TVV2 0 0 - - 1000 99999999999 0 0 0 0 0 0 0\nx" },
+	{ "token too long", "TVV2 0 0 - - 1000 000000000000000000001 0 0 0 0 "
+	    "0 0 0\nx" },
+	{ "kind 3", "TVV2 3 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "action 4", "TVV2 2 4 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "verified kind that defers", "TVV2 0 2 451 4.7.5 1000 1 0 0 0 0 0 "
 	    "0 0\nx" },
-	{ "kind 3", "TVV1 3 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "action 4", "TVV1 2 4 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "verified kind that defers", "TVV1 0 2 451 4.7.5 1000 1 0 0 0 0 0 "
-	    "0\nx" },
-	{ "failed kind that accepts", "TVV1 1 0 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "defer without a code", "TVV1 1 2 - - 1000 1 0 0 0 0 0 0\nx" },
-	{ "accept with a code", "TVV1 0 0 250 2.0.0 1000 1 0 0 0 0 0 0\nx" },
-	{ "defer with a 5xx code", "TVV1 1 2 550 5.7.1 1000 1 0 0 0 0 0 0\nx" },
-	{ "reject with a 4xx code", "TVV1 1 3 450 4.7.1 1000 1 0 0 0 0 0 "
-	    "0\nx" },
-	{ "xcode of another class", "TVV1 1 2 450 5.7.1 1000 1 0 0 0 0 0 "
-	    "0\nx" },
-	{ "xcode with an empty part", "TVV1 1 2 450 4..1 1000 1 0 0 0 0 0 "
-	    "0\nx" },
-	{ "xcode part too long", "TVV1 1 2 450 4.7.1234 1000 1 0 0 0 0 0 "
-	    "0\nx" },
-	{ "xcode with a letter", "TVV1 1 2 450 4.7.a 1000 1 0 0 0 0 0 0\nx" },
-	{ "code 600", "TVV1 1 3 600 6.0.0 1000 1 0 0 0 0 0 0\nx" },
-	{ "code with only xcode dash", "TVV1 1 2 450 - 1000 1 0 0 0 0 0 0\nx" },
-	{ "life 0", "TVV1 0 0 - - 0 1 0 0 0 0 0 0\nx" },
-	{ "life over a week", "TVV1 0 0 - - 604800001 1 0 0 0 0 0 0\nx" },
-	{ "lengths one short", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0\nxy" },
-	{ "lengths one long", "TVV1 0 0 - - 1000 1 1 0 0 0 0 0\nx" },
-	{ "CR LF in the header entry", "TVV1 0 0 - - 1000 1 0 0 4 0 0 0\n"
+	{ "failed kind that accepts", "TVV2 1 0 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "defer without a code", "TVV2 1 2 - - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "accept with a code", "TVV2 0 0 250 2.0.0 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "defer with a 5xx code", "TVV2 1 2 550 5.7.1 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "reject with a 4xx code", "TVV2 1 3 450 4.7.1 1000 1 0 0 0 0 0 "
+	    "0 0\nx" },
+	{ "xcode of another class", "TVV2 1 2 450 5.7.1 1000 1 0 0 0 0 0 "
+	    "0 0\nx" },
+	{ "xcode with an empty part", "TVV2 1 2 450 4..1 1000 1 0 0 0 0 0 "
+	    "0 0\nx" },
+	{ "xcode part too long", "TVV2 1 2 450 4.7.1234 1000 1 0 0 0 0 0 "
+	    "0 0\nx" },
+	{ "xcode with a letter", "TVV2 1 2 450 4.7.a 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "code 600", "TVV2 1 3 600 6.0.0 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "code with only xcode dash", "TVV2 1 2 450 - 1000 1 0 0 0 0 0 0 0\nx" },
+	{ "life 0", "TVV2 0 0 - - 0 1 0 0 0 0 0 0 0\nx" },
+	{ "life over a week", "TVV2 0 0 - - 604800001 1 0 0 0 0 0 0 0\nx" },
+	{ "lengths one short", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 0\nxy" },
+	{ "lengths one long", "TVV2 0 0 - - 1000 1 1 0 0 0 0 0 0\nx" },
+	{ "CR LF in the header entry", "TVV2 0 0 - - 1000 1 0 0 4 0 0 0 0\n"
 	    "xa\r\nb" },
-	{ "newline in the reply text", "TVV1 1 2 450 4.7.5 1000 1 3 0 0 0 0 "
-	    "0\nxa\nb" },
-	{ "DEL byte in the log line", "TVV1 0 0 - - 1000 1 0 1 0 0 0 0\nx\x7f" },
-	{ "another domain", "TVV1 0 0 - - 1000 1 0 0 0 0 0 0\ny" },
+	{ "newline in the reply text", "TVV2 1 2 450 4.7.5 1000 1 3 0 0 0 0 "
+	    "0 0\nxa\nb" },
+	{ "DEL byte in the log line", "TVV2 0 0 - - 1000 1 0 1 0 0 0 0 0\nx\x7f" },
+	{ "another domain", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 0\ny" },
+	{ "pol over its bound", "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 17\n"
+	    "xsecuresecuresecur" },
 	{ "a header line of 300 bytes", NULL },
 	{ "a header entry over its bound", NULL },
 	{ "a NUL in the reply text", NULL },
@@ -129,23 +132,23 @@ build(size_t i, char *buf, size_t len)
 	switch (i) {
 	case 0:		/* a header line of 300 bytes */
 		memset(buf, '1', 300);
-		memcpy(buf, "TVV1 0 0 - - 1000 1 0 0 0 0 0 ", 30);
+		memcpy(buf, "TVV2 0 0 - - 1000 1 0 0 0 0 0 0 ", 32);
 		buf[300] = '\n';
 		buf[301] = 'x';
 		return 302;
 	case 1:		/* hdr 1401 bytes */
-		n = (size_t)snprintf(buf, len, "TVV1 0 0 - - 1000 1 0 0 1401 0 "
-		    "0 0\nx");
+		n = (size_t)snprintf(buf, len, "TVV2 0 0 - - 1000 1 0 0 1401 0 "
+		    "0 0 0\nx");
 		memset(buf + n, 'h', 1401);
 		return n + 1401;
 	case 2:		/* a NUL in the text */
-		n = (size_t)snprintf(buf, len, "TVV1 1 2 450 4.7.5 1000 1 3 0 0 "
-		    "0 0 0\nx");
+		n = (size_t)snprintf(buf, len, "TVV2 1 2 450 4.7.5 1000 1 3 0 0 "
+		    "0 0 0 0\nx");
 		memcpy(buf + n, "a\0b", 3);
 		return n + 3;
 	default:	/* over the bound, well formed otherwise */
-		n = (size_t)snprintf(buf, len, "TVV1 0 0 - - 1000 1 0 %d 0 0 0 "
-		    "0\nx", RCACHE_MAXVAL);
+		n = (size_t)snprintf(buf, len, "TVV2 0 0 - - 1000 1 0 %d 0 0 0 "
+		    "0 0\nx", RCACHE_MAXVAL);
 		memset(buf + n, 'l', RCACHE_MAXVAL);
 		return n + RCACHE_MAXVAL;
 	}
@@ -173,8 +176,8 @@ hostile_values(void)
 	/* the same frame with sane content is accepted: the table tests
 	 * what it says */
 	a = NULL;
-	n = strlen("TVV1 1 2 450 4.7.5 1000 1 3 0 0 0 0 0\nxa b");
-	T_OK(rcache_decode("TVV1 1 2 450 4.7.5 1000 1 3 0 0 0 0 0\nxa b", n,
+	n = strlen("TVV2 1 2 450 4.7.5 1000 1 3 0 0 0 0 0 0\nxa b");
+	T_OK(rcache_decode("TVV2 1 2 450 4.7.5 1000 1 3 0 0 0 0 0 0\nxa b", n,
 	    "x", &a, &life) == 0 && a != NULL && strcmp(a->text, "a b") == 0,
 	    "the well-formed neighbour of the table is accepted");
 	cache_answer_unref(a);
@@ -188,9 +191,9 @@ keys(void)
 	memset(fp, 'a', 64);
 	fp[64] = '\0';
 	T_OK(rcache_key(fp, "example.com|required-verify|", "example.com", k1,
-	    sizeof(k1)) == 0 && strncmp(k1, "v1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    sizeof(k1)) == 0 && strncmp(k1, "v2:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    ":example.com:", 48) == 0 && strlen(k1) == 48 + 32,
-	    "key: v1:FP32:DOMAIN:H32 (%s)", k1);
+	    "key: v2:FP32:DOMAIN:H32 (%s)", k1);
 	(void)rcache_key(fp, "example.com|required-verify|mx:25/0",
 	    "example.com", k2, sizeof(k2));
 	T_OK(strcmp(k1, k2) != 0, "routes change the key");

@@ -61,6 +61,20 @@ static const struct {
 	{ TLS_DANE_ONLY, OUTCOME_NO_HOST, ACTION_DEFER, ACTION_REJECT },
 	{ TLS_DANE_ONLY, OUTCOME_TEMP, ACTION_DEFER, ACTION_DEFER },
 	{ TLS_DANE_ONLY, OUTCOME_NOT_PROBED, ACTION_DEFER, ACTION_DEFER },
+	/* SPEC 12: mta-sts and auto decide as dane does */
+	{ TLS_MTA_STS, OUTCOME_VERIFIED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_MTA_STS, OUTCOME_NO_POLICY, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_MTA_STS, OUTCOME_UNVERIFIED, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_MTA_STS, OUTCOME_NO_TLS, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_MTA_STS, OUTCOME_TEMP, ACTION_DEFER, ACTION_DEFER },
+	{ TLS_MTA_STS, OUTCOME_NULL_MX, ACTION_REJECT, ACTION_REJECT },
+	{ TLS_MTA_STS, OUTCOME_NOT_PROBED, ACTION_DEFER, ACTION_DEFER },
+	{ TLS_AUTO, OUTCOME_VERIFIED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_AUTO, OUTCOME_ENCRYPTED, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_AUTO, OUTCOME_NO_POLICY, ACTION_ACCEPT, ACTION_ACCEPT },
+	{ TLS_AUTO, OUTCOME_UNVERIFIED, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_AUTO, OUTCOME_NO_HOST, ACTION_DEFER, ACTION_REJECT },
+	{ TLS_AUTO, OUTCOME_TEMP, ACTION_DEFER, ACTION_DEFER },
 	/* dane's outcomes never accept under the seed's settings */
 	{ TLS_REQUIRED_VERIFY, OUTCOME_NO_POLICY, ACTION_DEFER, ACTION_DEFER },
 	{ TLS_REQUIRED, OUTCOME_ENCRYPTED, ACTION_DEFER, ACTION_DEFER },
@@ -120,7 +134,60 @@ static const struct {
 	{ TLS_DANE_ONLY, OUTCOME_NO_TLS, ON_FAIL_DEFER,
 	    { .connected = 1, .stage = STAGE_STARTTLS }, 1, "450", "4.7.10",
 	    "plain" },
+	{ TLS_MTA_STS, OUTCOME_UNVERIFIED, ON_FAIL_DEFER,
+	    { .sts = 1, .sts_nomatch = 1, .stage = STAGE_IDENTITY }, 1, "450",
+	    "4.7.5", "unverified" },
+	{ TLS_MTA_STS, OUTCOME_UNVERIFIED, ON_FAIL_REJECT,
+	    { .sts = 1, .tls = 1, .connected = 1 }, 1, "550", "5.7.5",
+	    "unverified" },
+	{ TLS_AUTO, OUTCOME_NO_TLS, ON_FAIL_DEFER,
+	    { .sts = 1, .connected = 1, .stage = STAGE_STARTTLS }, 1, "450",
+	    "4.7.10", "plain" },
+	{ TLS_MTA_STS, OUTCOME_TEMP, ON_FAIL_REJECT,
+	    { .stage = STAGE_DNS, .temporary = 1 }, 1, "451", "4.4.3",
+	    "unknown" },
+	{ TLS_AUTO, OUTCOME_NO_POLICY, ON_FAIL_DEFER,
+	    { .no_policy = 1 }, 1, "", "", "no-policy" },
 };
+
+/* An MTA-STS policy in testing mode: a failure is tagged (never deferred
+ * nor rejected), a null MX still rejected. */
+static void
+testing_tags(void)
+{
+	static const enum outcome	 o[] = { OUTCOME_UNVERIFIED,
+					    OUTCOME_NO_TLS, OUTCOME_TEMP,
+					    OUTCOME_NO_HOST, OUTCOME_NULL_MX };
+	struct attempt			 a;
+	struct verdict			 v;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+		memset(&v, 0, sizeof(v));
+		memset(&a, 0, sizeof(a));
+		a.sts = a.tls = a.connected = 1;
+		strcpy(v.domain, "example.com");
+		v.setting = i % 2 ? TLS_AUTO : TLS_MTA_STS;
+		v.outcome = o[i];
+		v.attempts = &a;
+		v.n_attempts = 1;
+		v.sts_testing = 1;
+		verdict_decide(&v, ON_FAIL_REJECT);
+		if (o[i] == OUTCOME_NULL_MX)
+			T_OK(v.action == ACTION_REJECT &&
+			    strcmp(v.code, "556") == 0, "testing: null MX "
+			    "still rejected (%s)", v.code);
+		else
+			T_OK(v.action == ACTION_TAG && v.code[0] == '\0' &&
+			    v.text[0] == '\0', "testing: %s is tagged (%s)",
+			    verdict_outcome_str(o[i]),
+			    verdict_action_str(v.action));
+		v.sts_testing = 0;
+		verdict_decide(&v, ON_FAIL_REJECT);
+		T_OK(v.action != ACTION_TAG, "enforce: %s is not tagged",
+		    verdict_outcome_str(o[i]));
+	}
+}
 
 int
 main(void)
@@ -165,5 +232,6 @@ main(void)
 		T_OK(v.temporary == (codes[i].o == OUTCOME_TEMP),
 		    "temporary flag for %s", verdict_outcome_str(codes[i].o));
 	}
+	testing_tags();
 	return T_DONE();
 }
