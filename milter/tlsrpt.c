@@ -8,6 +8,9 @@
  *  - success: outcome verified or encrypted (DANE, TLSA all unusable), or
  *    unverified when that was accepted (required: TLS is enough);
  *  - failure, by the first rule that applies:
+ *    the verdict's sts_rpt when no policy applied (an MTA-STS policy
+ *    fetch that failed with nothing cached: sts-policy-fetch-error,
+ *    sts-policy-invalid, sts-webpki-invalid; policy type sts);
  *    a reason (v's or a's) naming an MTA-STS or DNSSEC result type of
  *    RFC 8460 (the engine's words for a policy that could not be had:
  *    sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid,
@@ -91,10 +94,20 @@ map_cert(const struct attempt *a)
 }
 
 /* The result type of a failed session, or NULL: not a session. */
+/* An MTA-STS policy could not be had and none applied (a cached one that
+ * applied after a failed refetch makes the session count by its result). */
+static int
+map_sts_failed(const struct verdict *v)
+{
+	return v->sts_rpt != NULL &&
+	    (v->policy == NULL || strcmp(v->policy, "sts") != 0);
+}
+
 static const char *
 map_failure(const struct verdict *v, const struct attempt *a)
 {
-	const char	*named = map_named(v, a);
+	const char	*named = map_sts_failed(v) ? v->sts_rpt :
+			    map_named(v, a);
 
 	if (named != NULL)
 		return named;
@@ -185,7 +198,8 @@ tlsrpt_count(const struct conf *c, const struct verdict *v)
 		return;
 	if (v->best >= 0 && (size_t)v->best < v->n_attempts)
 		a = &v->attempts[v->best];
-	if (!(ok = map_success(v)) && (res = map_failure(v, a)) == NULL)
+	ok = map_success(v) && !map_sts_failed(v);
+	if (!ok && (res = map_failure(v, a)) == NULL)
 		return;
 	memset(&s, 0, sizeof(s));
 	s.day = (long)time(NULL) / TLSRPT_DAY * TLSRPT_DAY;
@@ -195,6 +209,8 @@ tlsrpt_count(const struct conf *c, const struct verdict *v)
 	    strcmp(v->policy, "sts") == 0 ? TLSRPT_STS : TLSRPT_NOPOLICY;
 	if (a != NULL && a->dane)
 		s.type = TLSRPT_TLSA;
+	else if (map_sts_failed(v))	/* a policy that could not be had */
+		s.type = TLSRPT_STS;
 	if (s.type == TLSRPT_TLSA && a != NULL && a->tlsa[0] != '\0')
 		s.pstr = a->tlsa;
 	if (!ok)

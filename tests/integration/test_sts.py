@@ -122,6 +122,8 @@ def setup_module(mctx):
             mctx, ip, port, leaf=leaves[lk], mode=smode).start()
         mctx.cleanup(W["smtp"][dom].stop)
     dns.servfail("_mta-sts.tmp.test")
+    for dom in ("enf.test", "redir.test"):		# TLS-RPT (SPEC 12)
+        dns.txt("_smtp._tls." + dom, "v=TLSRPTv1; rua=mailto:r@" + dom)
     dns.start()
     W.update(port=port, sport=sport, dns=dns)
     W["conf"] = make_conf(mctx, dns.nameserver, "sts.conf",
@@ -412,3 +414,40 @@ def z_ns(conf):
             if line.replace(" ", "").startswith("nameserver="):
                 return line.split("=", 1)[1].strip()
     raise AssertionError("no nameserver in " + conf)
+
+
+# ---- TLS-RPT counts the MTA-STS sessions -----------------------------------
+
+def test_sts_tlsrpt_counts_policy_and_fetch_error(ctx):
+    """A probe under an enforced policy counts a successful sts session; a
+    policy fetch that fails with nothing cached (a redirect) counts an sts
+    session failed with sts-policy-fetch-error (RFC 8460 4.3.2.1)."""
+    import glob
+    import gzip
+    import json
+    import time
+    spool = ctx.path("spool")
+    os.makedirs(spool)
+    conf = make_conf(ctx, W["dns"].nameserver, "rpt.conf",
+                     ctx.path("rpt.cache"),
+                     extra={"tlsrpt": {"spool": spool, "send": "no"}})
+    for dom in ("enf.test", "redir.test"):
+        policy_answer(ctx, conf, dom)
+    ctx.run([os.path.join(ctx.build, "tlsverify-probe"), "-c", conf,
+             "--tlsrpt-flush"], timeout=120, expect_rc=0,
+            env={"TLSVERIFY_TLSRPT_NOW": str(int(time.time()) + 86400)})
+    got = {}
+    for p in glob.glob(os.path.join(spool, "*.json.gz")):
+        with gzip.open(p) as f:
+            rep = json.loads(f.read().decode("ascii"))
+        pol, = rep["policies"]
+        got[pol["policy"]["policy-domain"]] = pol
+    assert set(got) == {"enf.test", "redir.test"}, sorted(got)
+    enf, redir = got["enf.test"], got["redir.test"]
+    assert enf["policy"]["policy-type"] == "sts", enf
+    assert enf["summary"] == {"total-successful-session-count": 1,
+                              "total-failure-session-count": 0}, enf
+    assert redir["policy"]["policy-type"] == "sts", redir
+    assert redir["summary"]["total-failure-session-count"] == 1, redir
+    assert [d["result-type"] for d in redir["failure-details"]] == \
+        ["sts-policy-fetch-error"], redir
