@@ -1,11 +1,11 @@
 /*
- * decide_int.h - internals shared by decide.c and decide_fleet.c; not an
+ * decide_int.h - internals shared by decide.c, decide_probe.c and decide_fleet.c; not an
  * API.
  *
  * struct decide_parg is what a probe thread holds (decide_hold()): the
  * generation, the setting, the cache key and how long a requester waits.
  * decide_probe(h, domain, deadline_ms) runs the engine and makes the
- * answer (never NULL). decide_fleet(r, h, domain, deadline_ms) is the
+ * answer (never NULL; decide_probe.c). decide_fleet(r, h, domain, deadline_ms) is the
  * probe callback's shared path (SPEC 13): the verdict from Redis, or the
  * fleet lock and a probe, or the other relay's answer (decide_fleet.c).
  */
