@@ -10,12 +10,12 @@
  * answers in chunks (RFC 7230 3.3.1); a Transfer-Encoding anyway fails.
  *
  * Steps, all within min([mtasts] timeout, the caller's deadline):
- * A then AAAA of mta-sts.DOMAIN (dns.c); each address in turn until a TCP
- * connection is made (non-blocking, poll); TLS 1.2 or newer with SNI
- * mta-sts.DOMAIN, the chain verified against the context's trust anchors
- * and the leaf checked for that name (X509_check_host rules through
- * SSL_set1_host, no partial wildcards); the request; the response head
- * (at most MTASTS_MAX_HEADER bytes, mtasts_http.c), which must say 200
+ * the connection through httpc_open() (httpc.h: A then AAAA of
+ * mta-sts.DOMAIN through dns.c, each address in turn, TLS 1.2 or newer
+ * with SNI mta-sts.DOMAIN, the chain verified against the context's trust
+ * anchors and the leaf checked for that name, no partial wildcards); the
+ * request; the response head (at most MTASTS_MAX_HEADER bytes, read with
+ * httpc_read() and parsed by mtasts_http.c), which must say 200
  * (3xx: "redirect refused"), Content-Type text/plain (parameters
  * allowed), no Transfer-Encoding; the body up to Content-Length or, when
  * there is none, to the TLS close_notify (an EOF without it: truncated,
@@ -26,29 +26,19 @@
  * [mtasts] timeout) is what ran out. The caller's dns context gets the
  * fetch's limit as its deadline for the A/AAAA lookups and dl back after.
  */
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
-
+#include "httpc.h"
 #include "mtasts_int.h"
-#include "tlsctx.h"
 #include "xalloc.h"
 
 struct fetch {
 	struct mtasts_ctx	*ctx;
 	char			 host[NAME_BUFLEN + 8];
-	int			 fd;
-	SSL			*ssl;
+	struct httpc_conn	*conn;
 	struct deadline		 lim;
 	int			 caller_binds;	/* dl is before the timeout */
 	struct trace		*trace;
@@ -84,181 +74,32 @@ fetch_timeout(struct fetch *f, const char *what)
 	    what, f->caller_binds ? "deadline" : "[mtasts] timeout");
 }
 
-/* 0 when fd is ready for events, -1 when the limit passed first. */
-static int
-fetch_wait(struct fetch *f, short events)
-{
-	struct pollfd	pfd;
-	long		ms;
-	int		n;
-
-	for (;;) {
-		if ((ms = deadline_left_ms(&f->lim)) == 0)
-			return -1;
-		pfd.fd = f->fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)(ms > 60000 ? 60000 : ms));
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-static int
-fetch_sockaddr(const struct ipaddr *a, unsigned port,
-    struct sockaddr_storage *ss, socklen_t *sl)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sin->sin_addr = a->u.v4;
-		*sl = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sin6->sin6_addr = a->u.v6;
-		*sl = sizeof(*sin6);
-	}
-	return 0;
-}
-
-/* One TCP connection; 0, or -1 with the reason in why. */
-static int
-fetch_connect1(struct fetch *f, const struct ipaddr *a, char *why,
-    size_t wlen)
-{
-	struct sockaddr_storage	ss;
-	socklen_t		sl, el = sizeof(int);
-	int			e = 0;
-
-	(void)fetch_sockaddr(a, f->ctx->port, &ss, &sl);
-	f->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (f->fd < 0)
-		e = errno;
-	else if (connect(f->fd, (struct sockaddr *)&ss, sl) != 0) {
-		if (errno != EINPROGRESS)
-			e = errno;
-		else if (fetch_wait(f, POLLOUT) == -1)
-			e = ETIMEDOUT;
-		else if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
-			e = errno;
-	}
-	if (e == 0)
-		return 0;
-	(void)snprintf(why, wlen, "%s", strerror(e));
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	return -1;
-}
-
-static void
-fetch_addrs(struct fetch *f, struct dns_ctx *dns, struct ipaddr **all,
-    size_t *n)
-{
-	static const int	 fam[2] = { AF_INET, AF_INET6 };
-	struct ipaddr		*a;
-	size_t			 k, i;
-	int			 j;
-
-	*all = NULL;
-	*n = 0;
-	for (j = 0; j < 2; j++) {
-		if (dns_addrs(dns, f->host, fam[j], &a, &k) != DNS_OK)
-			continue;
-		*all = xreallocarray(*all, *n + k, sizeof(**all));
-		for (i = 0; i < k; i++)
-			(*all)[(*n)++] = a[i];
-		free(a);
-	}
-}
-
+/* The connection and its TLS handshake (httpc.h). */
 static int
 fetch_connect(struct fetch *f, struct dns_ctx *dns)
 {
-	struct ipaddr	*a;
-	size_t		 n, i;
-	char		 ip[INET6_ADDRSTRLEN], why[128] = "";
+	static const char *const stage[] = {	/* by -HTTPC_E* */
+		"", "address lookup", "connect", "", "TLS handshake"
+	};
+	char	err[sizeof(f->out->reason)];
+	int	rc;
 
-	fetch_addrs(f, dns, &a, &n);
-	if (n == 0 && deadline_passed(&f->lim))
-		return fetch_timeout(f, "address lookup");
-	if (n == 0)
-		return fetch_fail(f, "sts-policy-fetch-error", "no address for "
-		    "%s (%s)", f->host, dns_last_error(dns));
-	for (i = 0; i < n; i++) {
-		if (fetch_connect1(f, &a[i], why, sizeof(why)) == 0)
-			break;
-		trace_add(f->trace, "MTA-STS connect %s port %u: %s",
-		    conf_ipaddr_str(&a[i], ip, sizeof(ip)), f->ctx->port, why);
-	}
-	free(a);
-	if (f->fd >= 0)
+	rc = httpc_open(dns, f->host, f->ctx->port, f->ctx->ssl, &f->lim,
+	    f->trace, &f->conn, err, sizeof(err));
+	if (rc == HTTPC_OK)
 		return 0;
+	if (rc == HTTPC_ECERT)
+		return fetch_fail(f, "sts-webpki-invalid", "%s", err);
 	if (deadline_passed(&f->lim))
-		return fetch_timeout(f, "connect");
-	return fetch_fail(f, "sts-policy-fetch-error", "cannot connect: %s",
-	    why);
-}
-
-/* After an SSL call returned rc <= 0: 0 to retry, -1 for an error. */
-static int
-fetch_ssl_retry(struct fetch *f, int rc)
-{
-	switch (SSL_get_error(f->ssl, rc)) {
-	case SSL_ERROR_WANT_READ:
-		return fetch_wait(f, POLLIN);
-	case SSL_ERROR_WANT_WRITE:
-		return fetch_wait(f, POLLOUT);
-	default:
-		return -1;
-	}
-}
-
-static int
-fetch_handshake(struct fetch *f)
-{
-	BIO	*bio;
-	long	 v;
-	int	 rc;
-
-	if ((f->ssl = SSL_new(f->ctx->ssl)) == NULL ||
-	    (bio = tlsctx_bio_new(f->fd)) == NULL)
-		return fetch_fail(f, "sts-policy-fetch-error", "out of memory");
-	SSL_set_bio(f->ssl, bio, bio);
-	SSL_set_hostflags(f->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (SSL_set_tlsext_host_name(f->ssl, f->host) != 1 ||
-	    SSL_set1_host(f->ssl, f->host) != 1)
-		return fetch_fail(f, "sts-policy-fetch-error", "bad SNI name");
-	while ((rc = SSL_connect(f->ssl)) != 1) {
-		if (fetch_ssl_retry(f, rc) == 0)
-			continue;
-		if (deadline_passed(&f->lim))
-			return fetch_timeout(f, "TLS handshake");
-		if ((v = SSL_get_verify_result(f->ssl)) != X509_V_OK)
-			return fetch_fail(f, "sts-webpki-invalid", "certificate "
-			    "not valid for %s: %s", f->host,
-			    X509_verify_cert_error_string(v));
-		return fetch_fail(f, "sts-policy-fetch-error", "TLS handshake "
-		    "failed");
-	}
-	trace_add(f->trace, "MTA-STS TLS %s: %s, certificate valid for %s",
-	    f->host, SSL_get_version(f->ssl), f->host);
-	return 0;
+		return fetch_timeout(f, stage[-rc]);
+	return fetch_fail(f, "sts-policy-fetch-error", "%s", err);
 }
 
 static int
 fetch_request(struct fetch *f)
 {
 	char	req[512], port[8] = "";
-	int	n, rc, off = 0;
+	int	n;
 
 	if (f->ctx->port != 443)
 		(void)snprintf(port, sizeof(port), ":%u", f->ctx->port);
@@ -268,16 +109,10 @@ fetch_request(struct fetch *f)
 	    TV_VERSION);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return fetch_fail(f, "sts-policy-fetch-error", "request too long");
-	while (off < n) {
-		if ((rc = SSL_write(f->ssl, req + off, n - off)) > 0) {
-			off += rc;
-			continue;
-		}
-		if (fetch_ssl_retry(f, rc) == -1)
-			return deadline_passed(&f->lim) ? fetch_timeout(f,
-			    "request") : fetch_fail(f, "sts-policy-fetch-error",
-			    "request: connection lost");
-	}
+	if (httpc_write(f->conn, req, (size_t)n) == -1)
+		return deadline_passed(&f->lim) ? fetch_timeout(f, "request") :
+		    fetch_fail(f, "sts-policy-fetch-error", "request: "
+		    "connection lost");
 	return 0;
 }
 
@@ -304,38 +139,22 @@ fetch_head_end(const struct fetch *f, size_t *headlen)
 }
 
 /*
- * Read into f->buf until want bytes are there (or EOF: *eof = 1, clean
- * only with close_notify), at most cap bytes. 0, or -1 (failed).
+ * Read into f->buf, at most up to cap bytes (EOF: *eof = 1, clean only
+ * with close_notify). 0, or -1 (the limit passed).
  */
 static int
 fetch_read(struct fetch *f, size_t cap, int *eof, int *clean)
 {
-	int	rc, e;
+	ssize_t	n;
 
 	*eof = *clean = 0;
 	if (f->len >= cap)
 		return 0;
-	for (;;) {
-		rc = SSL_read(f->ssl, f->buf + f->len, (int)(cap - f->len));
-		if (rc > 0) {
-			f->len += (size_t)rc;
-			return 0;
-		}
-		e = SSL_get_error(f->ssl, rc);
-		if (e == SSL_ERROR_ZERO_RETURN) {
-			*eof = *clean = 1;
-			return 0;
-		}
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (fetch_wait(f, e == SSL_ERROR_WANT_READ ? POLLIN :
-			    POLLOUT) == 0)
-				continue;
-			return fetch_timeout(f, "response");
-		}
-		*eof = 1;			/* reset, or EOF without TLS end */
-		ERR_clear_error();
-		return 0;
-	}
+	n = httpc_read(f->conn, f->buf + f->len, cap - f->len, eof, clean);
+	if (n < 0)
+		return fetch_timeout(f, "response");
+	f->len += (size_t)n;
+	return 0;
 }
 
 static int
@@ -433,28 +252,21 @@ mtasts_fetch(struct mtasts_ctx *ctx, struct dns_ctx *dns, const char *domain,
 	memset(out, 0, sizeof(*out));
 	memset(&f, 0, sizeof(f));
 	f.ctx = ctx;
-	f.fd = -1;
 	f.trace = trace;
 	f.out = out;
 	(void)snprintf(f.host, sizeof(f.host), "mta-sts.%s", domain);
 	if (!name_is_hostname(f.host, strlen(f.host)))
 		return fetch_fail(&f, "sts-policy-fetch-error", "invalid name");
 	fetch_limit(&f, dl);
-	dns_set_deadline(dns, &f.lim);
 	f.buf = xmalloc(MTASTS_MAX_HEADER + MTASTS_MAX_BODY + 2);
-	if (fetch_connect(&f, dns) == 0 && fetch_handshake(&f) == 0 &&
-	    fetch_request(&f) == 0 && fetch_head(&f, &h, &body) == 0 &&
-	    fetch_body(&f, &h, body) == 0)
+	if (fetch_connect(&f, dns) == 0 && fetch_request(&f) == 0 &&
+	    fetch_head(&f, &h, &body) == 0 && fetch_body(&f, &h, body) == 0)
 		rv = 0;
 	if (rv == 0)
 		trace_add(trace, "MTA-STS fetch https://%s:%u/.well-known/"
 		    "mta-sts.txt: 200, %zu bytes", f.host, ctx->port, out->len);
 	dns_set_deadline(dns, dl);
-	if (f.ssl != NULL)
-		SSL_free(f.ssl);
-	if (f.fd >= 0)
-		close(f.fd);
+	httpc_close(f.conn);
 	free(f.buf);
-	ERR_clear_error();
 	return rv;
 }
