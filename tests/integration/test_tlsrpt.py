@@ -131,7 +131,11 @@ def reports(spool):
 
 
 def validate(rep):
-    import jsonschema
+    try:
+        import jsonschema
+    except ImportError:         # a python3 that is not Debian's
+        sys.path.append("/usr/lib/python3/dist-packages")
+        import jsonschema
     jsonschema.validate(rep, W["schema"],
                         format_checker=jsonschema.FormatChecker())
 
