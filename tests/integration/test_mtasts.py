@@ -16,12 +16,11 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import tvtest  # noqa: E402
+import stsctl  # noqa: E402
 
 IP = "127.0.61.2"
 DOM = "sts.example"
 HOST = "mta-sts." + DOM
-STSSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                         "lib", "stsserver.py")
 W = {}
 
 ENFORCE = ("version: STSv1\r\nmode: enforce\r\nmx: mx1.sts.example\r\n"
@@ -41,41 +40,9 @@ def setup_module(mctx):
                           name="multi")
 
 
-class STSServer:
+def STSServer(ctx, port, leaf=None, mode="ok", policy=ENFORCE, ip=IP):
     """stsserver.py in a child process; .requests() lists what it got."""
-
-    def __init__(self, ctx, port, leaf=None, mode="ok", policy=ENFORCE,
-                 ip=IP):
-        self.ctx, self.port, self.ip, self.mode = ctx, port, ip, mode
-        self.leaf = leaf or W["good"]
-        self.policy = ctx.path("policy.txt")
-        self.log = ctx.path("sts-requests.log")
-        self.set_policy(policy)
-        self.proc = None
-
-    def set_policy(self, text):
-        with open(self.policy, "w") as f:
-            f.write(text)
-
-    def start(self):
-        self.proc = self.ctx.spawn([sys.executable, STSSERVER, self.ip,
-                                    self.port, self.leaf.chain,
-                                    self.leaf.key, self.policy, self.log,
-                                    self.mode])
-        self.ctx.cleanup(self.stop)
-        tvtest.wait_tcp(self.ip, self.port)
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            tvtest.stop(self.proc)
-            self.proc = None
-
-    def requests(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [line.split() for line in f if line.strip()]
+    return stsctl.STSServer(ctx, ip, port, leaf or W["good"], policy, mode)
 
 
 def make_dns(ctx, ids=("20240101",), port=None, servfail=False, extra=()):

@@ -25,11 +25,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import dnssec  # noqa: E402
 import miltersvc  # noqa: E402
 import tvtest  # noqa: E402
+import stsctl  # noqa: E402
 from sockmapclient import SockmapClient  # noqa: E402
 from probecase import dump, expect, run  # noqa: E402
 
-STSSERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                         "lib", "stsserver.py")
 W = {}
 
 
@@ -59,39 +58,7 @@ DOMS = {
 }
 
 
-class STSServer:
-    """stsserver.py with its own policy file and request log."""
-
-    def __init__(self, ctx, ip, port, leaf, text, mode="ok", name="sts"):
-        self.ctx, self.ip, self.port, self.leaf = ctx, ip, port, leaf
-        self.mode, self.proc = mode, None
-        self.policy = ctx.path("policy-%s.txt" % name)
-        self.log = ctx.path("requests-%s.log" % name)
-        self.set_policy(text or "")
-
-    def set_policy(self, text):
-        with open(self.policy, "w") as f:
-            f.write(text)
-
-    def start(self):
-        self.proc = self.ctx.spawn([sys.executable, STSSERVER, self.ip,
-                                    str(self.port), self.leaf.chain,
-                                    self.leaf.key, self.policy, self.log,
-                                    self.mode])
-        self.ctx.cleanup(self.stop)
-        tvtest.wait_tcp(self.ip, self.port)
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            tvtest.stop(self.proc)
-            self.proc = None
-
-    def requests(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [ln.split() for ln in f if ln.strip()]
+STSServer = stsctl.STSServer
 
 
 def setup_module(mctx):
