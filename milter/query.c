@@ -37,10 +37,10 @@ query_rcpt(struct gen *g, const char *dom, char *reply, size_t len)
 		(void)snprintf(reply, len, "%s%s%s",
 		    d->action == ACTION_TAG ? "tag" : "accept",
 		    d->hdr[0] != '\0' ? " " : "", d->hdr);
-	else			/* as the milter: 5xx rejects, else defers */
+	else			/* the decision's own action and reply */
 		(void)snprintf(reply, len, "%s %s %s %s",
-		    d->code[0] == '5' ? "reject" : "defer", d->code, d->xcode,
-		    d->text);
+		    d->action == ACTION_REJECT ? "reject" : "defer", d->code,
+		    d->xcode, d->text);
 	decide_release(d);
 	free(d);
 }

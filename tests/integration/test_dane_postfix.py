@@ -31,7 +31,8 @@ import dnssec  # noqa: E402
 import miltersvc  # noqa: E402
 import postfix  # noqa: E402
 import tvtest  # noqa: E402
-from test_postfix import smtp, message, wait_delivery  # noqa: E402
+from test_postfix import (smtp, message, wait_delivery,  # noqa: E402
+                          send, delivered)
 
 IP = "127.0.13.2"
 NS = "127.0.13.53"
@@ -99,23 +100,6 @@ def setup_module(mctx):
     })
     _postfix_in_namespace(pf, resolv)
     W.update(pf=pf, srv=srv, port=port, good=good, other=other)
-
-
-def send(pf, rcpt, subj):
-    c = smtp(pf)
-    try:
-        assert c.mail("sender@client.tvtest")[0] == 250
-        code, text = c.rcpt(rcpt)
-        assert code == 250, (code, text, pf.logtext()[-2000:])
-        code, text = c.data(message(subj, [rcpt]))
-        assert code == 250, (code, text)
-    finally:
-        c.quit()
-
-
-def delivered(srv, subj):
-    return [e for e in srv.envelopes()
-            if ("Subject: %s\r\n" % subj).encode() in e["data"]]
 
 
 def _restart(ctx, leaf):

@@ -34,7 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import tvtest  # noqa: E402
 import miltersvc  # noqa: E402
 import postfix  # noqa: E402
-from test_postfix import smtp, message, wait_delivery  # noqa: E402
+from test_postfix import (smtp, message, wait_delivery,  # noqa: E402
+                          send, delivered)
 
 IP_BIND, IP_BAD, IP_GOOD = "127.0.28.2", "127.0.28.3", "127.0.28.4"
 W = {}
@@ -106,23 +107,6 @@ def setup_module(mctx):
     pf.extra.update(cf)
     pf.start()
     W.update(pf=pf, milter=milter, ca=ca, ppol=ppol)
-
-
-def send(pf, rcpt, subj):
-    c = smtp(pf)
-    try:
-        assert c.mail("sender@client.tvtest")[0] == 250
-        code, text = c.rcpt(rcpt)
-        assert code == 250, (code, text, pf.logtext()[-2000:])
-        code, text = c.data(message(subj, [rcpt]))
-        assert code == 250, (code, text)
-    finally:
-        c.quit()
-
-
-def delivered(srv, subj):
-    return [e for e in srv.envelopes()
-            if ("Subject: %s\r\n" % subj).encode() in e["data"]]
 
 
 def restart_server(ctx, ip, leaf):

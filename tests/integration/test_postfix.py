@@ -92,6 +92,25 @@ def message(subject, rcpts):
             % (", ".join(rcpts), subject, subject.replace(" ", "."), subject))
 
 
+def send(pf, rcpt, subj):
+    """One message to rcpt through pf's smtpd; RCPT and DATA must be 250."""
+    c = smtp(pf)
+    try:
+        assert c.mail("sender@client.tvtest")[0] == 250
+        code, text = c.rcpt(rcpt)
+        assert code == 250, (code, text, pf.logtext()[-2000:])
+        code, text = c.data(message(subj, [rcpt]))
+        assert code == 250, (code, text)
+    finally:
+        c.quit()
+
+
+def delivered(srv, subj):
+    """The envelopes srv received for the message with this Subject."""
+    return [e for e in srv.envelopes()
+            if ("Subject: %s\r\n" % subj).encode() in e["data"]]
+
+
 def wait_delivery(pf, srv, subject, timeout=30):
     """Bounded poll for the message with this Subject at srv; flushes the
     Postfix queue once halfway. Returns its envelope."""
