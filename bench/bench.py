@@ -1094,7 +1094,7 @@ FINDINGS = """\
   After the change the daemon's profile is the kernel's TCP send/recv.
   Tests: test_netsrv.test_socketmap_fast_path, test_line_fast_path,
   test_policy.test_verdict_shared_with_the_milter (a cached answer comes
-  at once while all 32 workers wait for probes), test_cache (peek).
+  at once while 32 lookups wait for probes), test_cache (peek).
 - **Logging a cached policy lookup at info: measured, turned off (debug).**
   With the fast path and a log_info() line per cached lookup (as the milter
   logs per RCPT), the verified case reached 11,000-22,000 lookups/s

@@ -121,6 +121,14 @@ enum dns_status	 dns_forward_confirm(struct dns_ctx *, const char *name,
 		    const struct ipaddr *ip, int *confirmed);
 
 /*
+ * The same confirmation known without asking: name's own A/AAAA answer,
+ * asked earlier in this probe, gave ip (the caller's target came from it).
+ * Only traces that; no query.
+ */
+void		 dns_forward_known(struct dns_ctx *, const char *name,
+		    const struct ipaddr *ip);
+
+/*
  * TXT records of name (dns_txt.c; MTA-STS discovery). Each record's
  * character-strings are concatenated (RFC 8461 3.1); text is
  * NUL-terminated but may hold NUL bytes: len is its length. Free with

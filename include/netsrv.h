@@ -18,7 +18,10 @@
  *
  * netsrv_start(fd, proto, limits, fn, arg) serves fd with one I/O thread
  * (poll() over the listener, a self-pipe and every connection) and a
- * fixed pool of limits->workers threads that run fn. It takes ownership
+ * pool of worker threads that run fn: 4 at first, one more whenever a
+ * request is queued and no worker is idle, up to limits->workers (a
+ * request waiting for a probe holds its worker, so the pool grows with
+ * the lookups that wait at once; it never shrinks). It takes ownership
  * of fd on success (NULL: the caller still owns it). limits may be NULL;
  * a zero field means the default. fn(arg, req, reqlen, reply, replylen)
  * is called in a worker thread with a NUL-terminated copy of one request
@@ -134,7 +137,7 @@ typedef int	(*netsrv_fast_fn)(void *arg, const char *req, size_t reqlen,
 
 struct netsrv_limits {
 	unsigned	max_conns;	/* 512 */
-	unsigned	workers;	/* 32 */
+	unsigned	workers;	/* max_conns: at most so many */
 	size_t		max_req;	/* 10000 socketmap, 1000 line */
 	long		idle_ms;	/* 300000 socketmap, 10000 line */
 	long		req_ms;		/* 10000 */

@@ -61,7 +61,9 @@ struct netsrv {
 	size_t		 incap;
 	size_t		 replycap;	/* NETSRV_REPLY_MAX, HTTP: more */
 	pthread_t	 io, *workers;
-	unsigned	 nworkers;
+	unsigned	 nworkers;	/* started, at most lim.workers */
+	unsigned	 nidle;		/* waiting for a job (mu) */
+	unsigned	 nqueued;	/* jobs on the queue (mu) */
 	int		 io_started;
 	pthread_mutex_t	 mu;		/* the four list ends, stopping */
 	pthread_cond_t	 cv;		/* queue not empty, or stopping */
@@ -80,6 +82,7 @@ struct netsrv {
 /* netsrv.c */
 int	netsrv_rlog_ok(struct nrlog *, long, unsigned long *);
 void	netsrv_job_add(struct njob **, struct njob **, struct njob *);
+int	netsrv_grow(struct netsrv *);
 
 /* netsrv_conn.c */
 void	netsrv_conn_add(struct netsrv *, int);

@@ -13,7 +13,9 @@
  * refs_ptr() adds, for IDENT_VERIFY when the domain did not match and a CN
  * could still match a PTR name, every PTR name of the connected address
  * whose A (IPv4) or AAAA (IPv6) records contain that address
- * (A(PTR(IP)) = IP); at most REFS_MAXPTR PTR names are checked.
+ * (A(PTR(IP)) = IP); at most REFS_MAXPTR PTR names are checked. A PTR
+ * name that is one of the route or MX names whose answer gave the address
+ * in this probe is confirmed from that answer, without a second query.
  * The names are appended to a->refs (owned by the attempt). Both return 1
  * when a lookup needed for the list failed temporarily (the attempt may
  * then not be judged permanently), else 0. Lookups leave their lines in

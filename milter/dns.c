@@ -522,6 +522,20 @@ dns_forward_confirm(struct dns_ctx *ctx, const char *name,
 	free(a);
 	return DNS_OK;
 }
+
+void
+dns_forward_known(struct dns_ctx *ctx, const char *name,
+    const struct ipaddr *ip)
+{
+	char	ipt[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)
+		(void)snprintf(ipt, sizeof(ipt), "?");
+	trace_add(ctx->trace, "%s %s: %s, from its answer earlier in this "
+	    "probe (forward-confirmed yes; not asked again)",
+	    ip->family == AF_INET6 ? "AAAA" : "A", name, ipt);
+}
+
 enum dns_status
 dns_tlsa(struct dns_ctx *ctx, const char *name, struct dns_tlsa **out,
     size_t *n, int *secure)

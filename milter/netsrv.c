@@ -28,6 +28,7 @@
 #define NETSRV_LOG_MS		10000	/* at most one line per kind */
 #define NETSRV_ACCEPT_BATCH	64
 #define NETSRV_WORKERS_MAX	1024
+#define NETSRV_WORKERS_START	4
 
 static long
 netsrv_now(void)
@@ -181,13 +182,16 @@ netsrv_worker(void *v)
 
 	pthread_mutex_lock(&srv->mu);
 	for (;;) {
+		srv->nidle++;
 		while (!srv->stopping && srv->qhead == NULL)
 			pthread_cond_wait(&srv->cv, &srv->mu);
+		srv->nidle--;
 		if (srv->stopping)
 			break;
 		j = srv->qhead;
 		if ((srv->qhead = j->next) == NULL)
 			srv->qtail = NULL;
+		srv->nqueued--;
 		pthread_mutex_unlock(&srv->mu);
 		j->reply[0] = '\0';
 		srv->fn(srv->arg, j->req, j->reqlen, j->reply,
@@ -213,7 +217,7 @@ netsrv_defaults(struct netsrv *srv, const struct netsrv_limits *l)
 	if (srv->lim.max_conns == 0)
 		srv->lim.max_conns = 512;
 	if (srv->lim.workers == 0)
-		srv->lim.workers = 32;
+		srv->lim.workers = srv->lim.max_conns;
 	if (srv->lim.workers > NETSRV_WORKERS_MAX)
 		srv->lim.workers = NETSRV_WORKERS_MAX;
 	if (srv->lim.max_req == 0)
@@ -232,19 +236,44 @@ netsrv_defaults(struct netsrv *srv, const struct netsrv_limits *l)
 		srv->incap = 16384;
 }
 
+/*
+ * One more worker, unless lim.workers run (mu held, or before the I/O
+ * thread starts). Called by the I/O thread, whose signals are blocked, so
+ * the worker starts with them blocked too. 0 started, -1 not.
+ */
+int
+netsrv_grow(struct netsrv *srv)
+{
+	unsigned long	dropped;
+	int		rc;
+
+	if (srv->nworkers >= srv->lim.workers)
+		return -1;
+	rc = pthread_create(&srv->workers[srv->nworkers], NULL,
+	    netsrv_worker, srv);
+	if (rc != 0) {
+		if (netsrv_rlog_ok(&srv->rl_full, srv->now, &dropped))
+			log_err("netsrv: cannot start a worker (%u run): %s",
+			    srv->nworkers, strerror(rc));
+		return -1;
+	}
+	srv->nworkers++;
+	return 0;
+}
+
 /* Threads start with every signal blocked: signals go to the caller. */
 static int
 netsrv_threads(struct netsrv *srv)
 {
 	sigset_t	all, old;
 	int		rc = -1;
+	unsigned	i;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	srv->workers = xcalloc(srv->lim.workers, sizeof(pthread_t));
-	for (; srv->nworkers < srv->lim.workers; srv->nworkers++)
-		if (pthread_create(&srv->workers[srv->nworkers], NULL,
-		    netsrv_worker, srv) != 0)
+	for (i = 0; i < NETSRV_WORKERS_START; i++)
+		if (srv->nworkers < srv->lim.workers && netsrv_grow(srv) != 0)
 			goto out;
 	if (pthread_create(&srv->io, NULL, netsrv_io, srv) != 0)
 		goto out;

@@ -199,6 +199,9 @@ netsrv_dispatch(struct netsrv *srv, struct nconn *c, const char *req,
 	c->req_start = 0;
 	pthread_mutex_lock(&srv->mu);
 	netsrv_job_add(&srv->qhead, &srv->qtail, j);
+	srv->nqueued++;
+	if (srv->nqueued > srv->nidle)
+		netsrv_grow(srv);
 	pthread_cond_signal(&srv->cv);
 	pthread_mutex_unlock(&srv->mu);
 }

@@ -2,6 +2,7 @@
  * refs.c - the reference identifiers of one attempt (see refs.h).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "refs.h"
 #include "xalloc.h"
@@ -21,6 +22,23 @@ refs_add(struct attempt *a, const char *name, enum ref_source src)
 	a->n_refs++;
 }
 
+/*
+ * 1 when t->ip came from name's own A/AAAA answer in this probe (name is
+ * one of the route or MX names that led to it): its forward check is known.
+ */
+static int
+refs_forward_known(const struct target *t, const char *name)
+{
+	size_t	i;
+
+	if (t->via == VIA_ROUTE_IP || !t->resolved)
+		return 0;
+	for (i = 0; i < t->n_names; i++)
+		if (strcasecmp(t->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 int
 refs_ptr(struct dns_ctx *dns, const struct target *t, struct attempt *a)
 {
@@ -34,7 +52,11 @@ refs_ptr(struct dns_ctx *dns, const struct target *t, struct attempt *a)
 		temp = 1;
 	for (i = 0; st == DNS_OK && i < n && i < REFS_MAXPTR; i++) {
 		ok = 0;
-		st = dns_forward_confirm(dns, names[i], &t->ip, &ok);
+		if (refs_forward_known(t, names[i])) {
+			dns_forward_known(dns, names[i], &t->ip);
+			ok = 1;
+		} else
+			st = dns_forward_confirm(dns, names[i], &t->ip, &ok);
 		if (st == DNS_TEMP || st == DNS_INVALID)
 			temp = 1;
 		if (ok)

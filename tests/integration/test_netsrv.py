@@ -211,6 +211,56 @@ def test_socketmap_slow_does_not_block(ctx):
     fast.close()
 
 
+def threads(p):
+    with open("/proc/%d/status" % p.pid) as f:
+        return int(re.search(r"^Threads:\s+(\d+)", f.read(), re.M).group(1))
+
+
+def slow_wave(addr, n):
+    """n connections ask "slow" (3 s in a worker) at once: the wall time
+    until the last reply."""
+    cs = [Conn(addr, timeout=30) for _ in range(n)]
+    t0 = time.monotonic()
+    for c in cs:
+        c.send(ns("tlspolicy slow"))
+    for c in cs:
+        assert c.reply() == "OK slow"
+    el = time.monotonic() - t0
+    for c in cs:
+        c.close()
+    return el
+
+
+def test_socketmap_pool_grows_with_waiting_requests(ctx):
+    """Requests that wait (a cold probe) hold their worker: 40 of them at
+    once all run at once (the pool grows past the 4 it starts with), not in
+    rounds; a warm request still gets its answer meanwhile."""
+    p, addr = serve(ctx, "socketmap")
+    start = threads(p)
+    t = threading.Thread(target=lambda: W40.append(slow_wave(addr, 40)))
+    W40 = []
+    t.start()
+    time.sleep(0.5)
+    c = Conn(addr)
+    timed(c, "during")
+    c.close()
+    t.join(60)
+    assert W40 and W40[0] < 5.5, "40 waiting requests took %.2fs (in " \
+        "rounds, not at once)" % W40[0]
+    assert threads(p) >= 40 + 2, "pool did not grow: %d threads (%d at " \
+        "start)" % (threads(p), start)
+    assert start <= 4 + 2, "pool started with %d threads" % start
+
+
+def test_socketmap_pool_keeps_its_limit(ctx):
+    """-w 4: never more than 4 workers; 8 waiting requests take two
+    rounds of 3 s."""
+    p, addr = serve(ctx, "socketmap", "-w", "4")
+    el = slow_wave(addr, 8)
+    assert el >= 5.5, "8 requests on 4 workers took %.2fs" % el
+    assert threads(p) <= 4 + 2, "%d threads with -w 4" % threads(p)
+
+
 def test_socketmap_fast_path(ctx):
     """netsrv_start_fast: what the fast handler answers comes back from the
     I/O thread even while the only worker is busy; what it leaves goes to

@@ -243,7 +243,7 @@ def test_verdict_shared_with_the_milter(ctx):
         == ("continue", "")
     mc.quit()
     mc.close()
-    stuck = [SockmapClient(ppol) for _ in range(40)]    # > 32 workers
+    stuck = [SockmapClient(ppol) for _ in range(40)]    # 40 lookups held in workers
     for i, sc in enumerate(stuck):
         sc.send_raw(netstring("tlspolicy s%d.stuck.test" % i))
     time.sleep(0.5)
