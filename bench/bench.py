@@ -580,26 +580,22 @@ def bench_policy(w, runs, conns, secs):
 # --------------------------------------------------------------------------
 # 4. cold load
 
-def concurrent(port, addrs):
-    """One session per address, all RCPTs released at once. Returns
-    (wall seconds from release to the last answer, answers)."""
-    n = len(addrs)
-    ready, go = threading.Barrier(n + 1), threading.Event()
+def released(n, prepare, ask):
+    """n threads: each runs prepare(i) (a session up to the question),
+    waits until all are ready, then ask(i, state) at once. Returns (wall
+    seconds from the release to the last answer, the n answers)."""
+    ready, go = threading.Barrier(n + 1, timeout=120), threading.Event()
     out, done = [None] * n, [0.0] * n
 
     def one(i):
-        c = mclient(port, timeout=120)
+        state = prepare(i)
         try:
-            c.negotiate()
-            c.mail("<bench@relay.bench.test>")
             ready.wait()
             go.wait()
-            out[i] = c.rcpt("<%s>" % addrs[i], macros={
-                "{rcpt_addr}": addrs[i], "{rcpt_mailer}": "smtp"})
+            out[i] = ask(i, state)
             done[i] = time.monotonic()
-            c.quit()
         finally:
-            c.close()
+            state.close()
     ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in ts:
         t.start()
@@ -609,6 +605,23 @@ def concurrent(port, addrs):
     for t in ts:
         t.join(180)
     return max(done) - t0, out
+
+
+def concurrent(port, addrs):
+    """One session per address, all RCPTs released at once. Returns
+    (wall seconds from release to the last answer, answers)."""
+    def prepare(i):
+        c = mclient(port, timeout=120)
+        c.negotiate()
+        c.mail("<bench@relay.bench.test>")
+        return c
+
+    def ask(i, c):
+        r = c.rcpt("<%s>" % addrs[i], macros={
+            "{rcpt_addr}": addrs[i], "{rcpt_mailer}": "smtp"})
+        c.quit()
+        return r
+    return released(len(addrs), prepare, ask)
 
 
 def bench_cold(w, runs):
