@@ -947,14 +947,30 @@ def table(R):
     return rows
 
 
+def git_commit():
+    """The checkout's commit (short), "+ changes" when it has any."""
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                              "HEAD"], capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (rev + (" + changes" if dirty else "")) if rev else None
+
+
 def markdown(R, rows, args, elapsed):
     m, v = R["machine"], R["versions"]
     out = ["# Benchmarks", "",
            "Written by `make bench` (bench/bench.py); do not edit by hand: "
            "run it again. Issues 6 and 10 (items 6, 7).", "",
-           "Run: %s, %d s in all, `%s`." % (
-               time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               elapsed, " ".join(args)), "",
+           "Run: %s, %d s in all, `%s`, commit %s." % (
+               R.get("when") or time.strftime("%Y-%m-%d %H:%M UTC",
+                                              time.gmtime()),
+               elapsed, " ".join(args), R.get("commit") or "unknown"), "",
            "Machine: %d cores (%s), %d MB memory, %s, kernel %s." % (
                m["cores"], m["cpu"], m["mem_mb"], m["os"], m["kernel"]), "",
            "Versions: " + "; ".join(
@@ -1065,23 +1081,29 @@ FINDINGS = """\
   (accepted sockets inherit it on Linux); the `-inet` rows above are
   measured with that change.
 - **Memory with 100,000 cached verdicts: was 77 MB (about 0.7 kB per
-  entry); now under the target.** Each entry stored the domain twice and
+  entry); now 64-66 MB in the recorded runs (about 0.57 kB), at the
+  target and missing it by up to 2 MB.** Each entry stored the domain twice and
   each answer four heap blocks (struct, reply text, log line, header entry).
   milter/cache.c now keeps an entry (key and domain) and an answer (struct
   and strings) in one allocation each, the header entry is kept only for
   accepted or tagged verdicts, and the cached log line leaves out the
   domain and setting (the milter has both when it logs). glibc's
   per-thread arenas were not the cause (MALLOC_ARENA_MAX=1 gave the same
-  figure).
+  figure). Since then each answer also carries what the policy service
+  needs (SPEC 10-12: matched names, key digest, CN, policy level, a
+  remaining TTL: 40 bytes of fields per verdict, 4 MB at 100,000); left
+  so.
 - **50 cold domains at once vs one probe (target <= 2x): missed, CPU-bound
   on this machine.** One cold probe costs the milter ~1 ms CPU (item 3)
   and the Python test server several ms more (its TLS handshake under the
   GIL); 50 probes at once need about 50 x that CPU, which 2 cores cannot
   deliver within 2x of one 3-5 ms probe. The probes do run in parallel
-  (one thread each; the wall time is far below 50x) and the single-flight
-  target (1 connection for 50 sessions) is met. A fair test of this target
-  needs a compiled test server and more cores than probes in flight;
-  nothing in the milter to change for it.
+  (one thread each): the wall time is close to the CPU the milter and the
+  test server used meanwhile (row "CPU used meanwhile") divided by the 2
+  cores, and the single-flight target (1 connection for 50 sessions) is
+  met. On a network, where a probe is round trips rather than CPU, the
+  50 overlap: see the WAN section below. Nothing in the milter to change
+  for it.
 - **Postfix intake ratio tlsverify/null.** Near the 0.97 target, inside the
   run-to-run spread of the two configurations (see the min..max ranges);
   the remaining difference is work the null filter does not do: a verdict
@@ -1123,16 +1145,16 @@ FINDINGS = """\
   messages per 30 s).
 - **Policy p99 < 200 us: missed, machine scheduling.** In the closed-loop
   runs 50 requests are always in flight, so the latency is the queue
-  (Little's law: 50 / 60,000 per s = 0.8 ms mean); p99 < 200 us at 50
+  (Little's law: 50 / 100,000 per s = 0.5 ms mean); p99 < 200 us at 50
   connections would need 250,000 lookups/s. Paced at 10,000 lookups/s the
-  median is ~75-90 us and p99 0.4-1.4 ms, while the daemon spends ~7 us of
-  CPU per lookup: the rest is waiting for a CPU on a 2-core machine whose
-  load average was 16-29 during the recorded run (other sessions' test
-  suites running at the same time; row "load average"; 4-8 in the
-  development runs, with the same p99 range). Each lookup needs two wake-ups (client and daemon's
+  median is ~70 us and p99 ~0.26 ms in the recorded run (nothing else ran
+  on the machine; the load average in the table is the bench's own
+  Postfix and load processes), 0.4-1.4 ms in earlier runs beside other
+  sessions' test suites (load 16-29), while the daemon spends ~8-10 us of
+  CPU per lookup: the rest is waiting for one of the 2 cores, which the
+  load client shares. Each lookup needs two wake-ups (client and daemon's
   I/O thread), each of which waits behind whatever else is runnable. No
-  work left in the daemon to remove for it; it needs an idle machine to
-  be judged fairly.
+  work left in the daemon to remove for it.
 - **Postfix with the policy maps (item 7).** Every delivery then costs
   one tlspolicy lookup and Postfix's trivial-rewrite asks the transport
   socketmap for each recipient; the TLS handshake per delivery (both
@@ -1206,6 +1228,8 @@ def main():
             log("cleanup: %s", e)
     elapsed = time.monotonic() - t0
     R["elapsed"], R["argv"] = elapsed, sys.argv
+    R["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    R["commit"] = git_commit()
     rows = table(R)
     text = markdown(R, rows, sys.argv, elapsed)
     with open(os.path.join(ctx.tmp, "results.json"), "w") as f:
