@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import tvtest  # noqa: E402
-from milterclient import MilterClient  # noqa: E402
+from burst import mclient  # noqa: E402
 from sockmapclient import SockmapClient  # noqa: E402
 import postfix as pfx  # noqa: E402
 
@@ -158,21 +158,6 @@ def wait_listen(addr, proc):
     if proc.poll() is not None:
         raise RuntimeError("milter exited %s: %s" % (proc.returncode, open(
             proc.log, errors="replace").read()[-1500:]))
-
-
-def mclient(addr, timeout=60):
-    """A MilterClient on a TCP port (int; TCP_NODELAY set, see
-    docs/BENCHMARKS.md: Nagle + delayed ACK) or a unix socket (str)."""
-    if isinstance(addr, int):
-        c = MilterClient("127.0.0.1", addr, timeout=timeout)
-        c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return c
-    c = MilterClient.__new__(MilterClient)
-    c.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.sock.settimeout(timeout)
-    c.sock.connect(addr)
-    c.proto = c.actions = 0
-    return c
 
 
 def session(port, rcpts, eom=True):

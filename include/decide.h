@@ -51,6 +51,11 @@
  * -1 when it would need a probe or a wait, or raw is no valid host name
  * (d holds nothing to release; the caller then uses decide_domain()).
  *
+ * decide_waits(g, raw) is 1 when decide_domain(g, raw, ...) would start or
+ * wait for a probe (no fresh verdict cached for a setting that needs
+ * one), else 0; it decides and logs nothing (a verdict may of course
+ * arrive or expire before decide_domain() runs).
+ *
  * decide_setting(g, raw, domain, len, &s) finds the setting decide_domain()
  * would use, without judging: 0 with the A-label in domain, or -1 when raw
  * is no valid host name (s is then that of its ASCII .parent or default).
@@ -101,6 +106,7 @@ struct cache	*decide_cache(void);
 struct rcache	*decide_rcache(void);
 void		 decide_domain(struct gen *, const char *raw, const char *qid,
 		    const char *via, struct decision *);
+int		 decide_waits(struct gen *, const char *raw);
 int		 decide_cached(struct gen *, const char *raw, const char *via,
 		    struct decision *);
 void		 decide_release(struct decision *);

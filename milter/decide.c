@@ -425,13 +425,18 @@ decide_domain(struct gen *g, const char *raw, const char *qid,
 	decide_lookup(g, d, qid, via);
 }
 
-int
-decide_cached(struct gen *g, const char *raw, const char *via,
-    struct decision *d)
+/*
+ * What decide_domain() would answer at once: 1 no verdict needed (d as
+ * for none/preferred), 0 a fresh cached verdict (d->a referenced, d->judged
+ * set), -1 a probe or a wait would be needed or raw is no valid host name.
+ */
+static int
+decide_peek(struct gen *g, const char *raw, struct decision *d)
 {
 	struct decide_parg	 p;
 	struct cache_probe	 pr;
 	char			*key;
+	int			 rv = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->action = ACTION_ACCEPT;
@@ -439,20 +444,43 @@ decide_cached(struct gen *g, const char *raw, const char *via,
 		return -1;
 	d->setting = conf_lookup_setting(g->conf, d->domain, NULL);
 	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
-		return 0;
+		return 1;
 	d->judged = 1;
 	key = gen_cache_key(g->conf, d->domain, d->setting);
 	decide_request(g, d, key, &p, &pr);
-	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT) {
-		free(key);
-		return -1;
-	}
+	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT)
+		rv = -1;
 	free(key);
+	return rv;
+}
+
+int
+decide_cached(struct gen *g, const char *raw, const char *via,
+    struct decision *d)
+{
+	int	rv = decide_peek(g, raw, d);
+
+	if (rv != 0)
+		return rv > 0 ? 0 : -1;
 	d->cached = 1;
 	decide_answer(d, d->a);
 	decide_monitor(g, d);
 	decide_log_cached(d, via, d->a->logline);
 	return 0;
+}
+
+int
+decide_waits(struct gen *g, const char *raw)
+{
+	struct decision	d;
+	char		lower[NAME_BUFLEN];
+
+	if (decide_peek(g, raw, &d) >= 0) {
+		decide_release(&d);
+		return 0;
+	}
+	/* no valid host name: judged at once, never probed */
+	return name_to_alabel(raw, lower, sizeof(lower)) == 0;
 }
 
 int

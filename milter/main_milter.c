@@ -75,6 +75,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mlfi.h"
+#include "mlfi_pool.h"
 #include "netsrv.h"
 #include "tlsrpt.h"
 #include "policy.h"
@@ -380,6 +381,26 @@ main_nodelay(void)
 	}
 }
 
+static int	main_policy_fd = -1, main_query_fd = -1, main_metrics_fd = -1;
+
+/* libmilter's listening socket: the one that is not ours; -1 if none. */
+static int
+main_milter_fd(void)
+{
+	int		fd, val;
+	socklen_t	len;
+
+	for (fd = 3; fd < 1024; fd++) {
+		len = sizeof(val);
+		if (fd == main_policy_fd || fd == main_query_fd ||
+		    fd == main_metrics_fd || getsockopt(fd, SOL_SOCKET,
+		    SO_ACCEPTCONN, &val, &len) != 0 || !val)
+			continue;
+		return fd;
+	}
+	return -1;
+}
+
 /*
  * libmilter unlinks an existing unix socket before it binds (rmsocket).
  * A socket that accepts a connection is a live daemon's (one started with
@@ -436,6 +457,7 @@ main_socket(const struct conf *c)
 		return -1;
 	}
 	main_nodelay();
+	(void)mlfi_pool_init(main_milter_fd());
 	log_info("listening on %s", sock);
 	return 0;
 }
@@ -459,7 +481,6 @@ main_reload_thread(void *arg)
 	return NULL;
 }
 
-static int	main_policy_fd = -1, main_query_fd = -1;
 
 /* Open one service socket (spec NULL: off); 0 or -1. */
 static int
@@ -476,8 +497,6 @@ main_service_open(const char *spec, const char *what, int *fd)
 	log_info("%s service listening on %s", what, spec);
 	return 0;
 }
-
-static int	main_metrics_fd = -1;
 
 static int
 main_metrics_open(const struct conf *c)

@@ -7,9 +7,10 @@
  * Recipient rules (SPEC 7): the domain is the part of {rcpt_addr} (or of
  * the RCPT argument) after the last '@', without <>; no '@' or an empty
  * domain is local: not judged. A {rcpt_mailer} in skip_mailers is not
- * judged. Everything else is decided by decide_domain(): accept and tag
- * continue (SMFIS_CONTINUE) with the header entry, defer and reject give
- * the decision's code and text.
+ * judged. Everything else is decided by decide_domain() (when that will
+ * wait for a probe, libmilter's pool is handed a worker first:
+ * mlfi_pool.h): accept and tag continue (SMFIS_CONTINUE) with the header
+ * entry, defer and reject give the decision's code and text.
  *
  * The header lists the domains of accepted recipients only (a deferred or
  * rejected recipient does not receive this copy of the message), once each.
@@ -27,6 +28,7 @@
 #include "header.h"
 #include "log.h"
 #include "mlfi.h"
+#include "mlfi_pool.h"
 #include "xalloc.h"
 
 #define MLFI_MAXDOMAINS	1000
@@ -266,6 +268,8 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 	if (addr == NULL || mlfi_domain(addr, raw, sizeof(raw)) < 0 ||
 	    mlfi_skip_mailer(mc->g->conf, mailer))
 		return;
+	if (decide_waits(mc->g, raw))
+		mlfi_pool_handoff();	/* this worker is about to wait */
 	decide_domain(mc->g, raw, qid, NULL, &d);
 	if (d.action == ACTION_ACCEPT || d.action == ACTION_TAG)
 		mlfi_add_hdr(mc, d.domain, d.hdr);

@@ -144,6 +144,17 @@ class MilterClient:
     def rcpt(self, rcpt, macros=None):
         return self._step("rcpt", self._z(rcpt), NORCPT, NR_RCPT, macros)
 
+    def rcpt_send(self, rcpt, macros=None):
+        """rcpt() in two halves, for a client waiting on many sessions at
+        once: this sends it, rcpt_reply() reads the answer (the milter must
+        not have negotiated NORCPT or NR_RCPT)."""
+        self.macros("rcpt", macros)
+        self._send(SMFIC["rcpt"], self._z(rcpt))
+
+    def rcpt_reply(self):
+        kind, text, _ = self._reply()
+        return kind, text
+
     def header(self, name, value):
         return self._step("header", self._z(name, value), NOHDRS, NR_HDR)
 
