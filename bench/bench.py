@@ -933,13 +933,15 @@ def table(R):
 
 
 def git_commit():
-    """The checkout's commit (short), "+ changes" when it has any."""
+    """The checkout's commit (short), "+ changes" when it has any besides
+    the files the benches write (docs/BENCHMARKS*.md)."""
     try:
         rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
                               "HEAD"], capture_output=True, text=True,
                              timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain",
-                                "--untracked-files=no"],
+                                "--untracked-files=no", "--", ".",
+                                ":(exclude)docs/BENCHMARKS*.md"],
                                capture_output=True, text=True,
                                timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):

@@ -16,9 +16,11 @@
  * and the old generation stays. Returns 0 or -1. decide_stop() lets no
  * new probe start and waits for the running ones.
  *
- * decide_domain(g, raw, qid, via, d) decides for the recipient domain raw
- * (as the MTA gives it: U- or A-labels, any case, without '@'), under
- * generation g (a message keeps the generation it started with):
+ * decide_domain(g, raw, qid, via, waiting, d) decides for the recipient
+ * domain raw (as the MTA gives it: U- or A-labels, any case, without '@'),
+ * under generation g (a message keeps the generation it started with);
+ * waiting, when not NULL, is called once right before the caller would
+ * start or wait for a probe (not for a cached verdict):
  *  - d->setting is the domain's setting; d->domain the A-label (or a
  *    printable copy of raw when it is no valid host name);
  *  - none and preferred: d->judged = 0, action accept, no header entry,
@@ -50,11 +52,6 @@
  * one: d as decide_domain() fills it, d->cached = 1, the same log line),
  * -1 when it would need a probe or a wait, or raw is no valid host name
  * (d holds nothing to release; the caller then uses decide_domain()).
- *
- * decide_waits(g, raw) is 1 when decide_domain(g, raw, ...) would start or
- * wait for a probe (no fresh verdict cached for a setting that needs
- * one), else 0; it decides and logs nothing (a verdict may of course
- * arrive or expire before decide_domain() runs).
  *
  * decide_setting(g, raw, domain, len, &s) finds the setting decide_domain()
  * would use, without judging: 0 with the A-label in domain, or -1 when raw
@@ -105,8 +102,7 @@ struct gen	*decide_gen(void);
 struct cache	*decide_cache(void);
 struct rcache	*decide_rcache(void);
 void		 decide_domain(struct gen *, const char *raw, const char *qid,
-		    const char *via, struct decision *);
-int		 decide_waits(struct gen *, const char *raw);
+		    const char *via, void (*waiting)(void), struct decision *);
 int		 decide_cached(struct gen *, const char *raw, const char *via,
 		    struct decision *);
 void		 decide_release(struct decision *);

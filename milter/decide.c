@@ -344,7 +344,7 @@ decide_request(struct gen *g, const struct decision *d, const char *key,
 
 static void
 decide_lookup(struct gen *g, struct decision *d, const char *qid,
-    const char *via)
+    const char *via, void (*waiting)(void))
 {
 	struct decide_parg	 p;
 	struct cache_probe	 pr;
@@ -354,7 +354,11 @@ decide_lookup(struct gen *g, struct decision *d, const char *qid,
 	const char		*fields;
 
 	decide_request(g, d, key, &p, &pr);
-	rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
+	if ((rc = cache_peek(decide_c, key, &pr, &d->a)) != CACHE_HIT) {
+		if (waiting != NULL)
+			waiting();
+		rc = cache_get(decide_c, key, d->domain, &pr, &d->a);
+	}
 	free(key);
 	d->cached = rc == CACHE_HIT;
 	if (rc == CACHE_TIMEOUT) {
@@ -410,7 +414,7 @@ decide_invalid(struct gen *g, struct decision *d, const char *raw,
 
 void
 decide_domain(struct gen *g, const char *raw, const char *qid,
-    const char *via, struct decision *d)
+    const char *via, void (*waiting)(void), struct decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->action = ACTION_ACCEPT;
@@ -422,21 +426,16 @@ decide_domain(struct gen *g, const char *raw, const char *qid,
 	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
 		return;
 	d->judged = 1;
-	decide_lookup(g, d, qid, via);
+	decide_lookup(g, d, qid, via, waiting);
 }
 
-/*
- * What decide_domain() would answer at once: 1 no verdict needed (d as
- * for none/preferred), 0 a fresh cached verdict (d->a referenced, d->judged
- * set), -1 a probe or a wait would be needed or raw is no valid host name.
- */
-static int
-decide_peek(struct gen *g, const char *raw, struct decision *d)
+int
+decide_cached(struct gen *g, const char *raw, const char *via,
+    struct decision *d)
 {
 	struct decide_parg	 p;
 	struct cache_probe	 pr;
 	char			*key;
-	int			 rv = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->action = ACTION_ACCEPT;
@@ -444,43 +443,20 @@ decide_peek(struct gen *g, const char *raw, struct decision *d)
 		return -1;
 	d->setting = conf_lookup_setting(g->conf, d->domain, NULL);
 	if (d->setting == TLS_NONE || d->setting == TLS_PREFERRED)
-		return 1;
+		return 0;
 	d->judged = 1;
 	key = gen_cache_key(g->conf, d->domain, d->setting);
 	decide_request(g, d, key, &p, &pr);
-	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT)
-		rv = -1;
+	if (cache_peek(decide_c, key, &pr, &d->a) != CACHE_HIT) {
+		free(key);
+		return -1;
+	}
 	free(key);
-	return rv;
-}
-
-int
-decide_cached(struct gen *g, const char *raw, const char *via,
-    struct decision *d)
-{
-	int	rv = decide_peek(g, raw, d);
-
-	if (rv != 0)
-		return rv > 0 ? 0 : -1;
 	d->cached = 1;
 	decide_answer(d, d->a);
 	decide_monitor(g, d);
 	decide_log_cached(d, via, d->a->logline);
 	return 0;
-}
-
-int
-decide_waits(struct gen *g, const char *raw)
-{
-	struct decision	d;
-	char		lower[NAME_BUFLEN];
-
-	if (decide_peek(g, raw, &d) >= 0) {
-		decide_release(&d);
-		return 0;
-	}
-	/* no valid host name: judged at once, never probed */
-	return name_to_alabel(raw, lower, sizeof(lower)) == 0;
 }
 
 int

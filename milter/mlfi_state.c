@@ -268,9 +268,7 @@ mlfi_rcpt(struct mlfi_conn *mc, const char *rcpt_addr, const char *arg,
 	if (addr == NULL || mlfi_domain(addr, raw, sizeof(raw)) < 0 ||
 	    mlfi_skip_mailer(mc->g->conf, mailer))
 		return;
-	if (decide_waits(mc->g, raw))
-		mlfi_pool_handoff();	/* this worker is about to wait */
-	decide_domain(mc->g, raw, qid, NULL, &d);
+	decide_domain(mc->g, raw, qid, NULL, mlfi_pool_handoff, &d);
 	if (d.action == ACTION_ACCEPT || d.action == ACTION_TAG)
 		mlfi_add_hdr(mc, d.domain, d.hdr);
 	else

@@ -100,7 +100,7 @@ policy_decide(struct gen *g, const char *raw, const char *via, int nowait,
 		break;
 	}
 	if (!nowait)
-		decide_domain(g, raw, NULL, via, &d);
+		decide_domain(g, raw, NULL, via, NULL, &d);
 	else if (decide_cached(g, raw, via, &d) != 0) {
 		pr->lvl = POL_WAIT;
 		return;

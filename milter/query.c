@@ -32,7 +32,7 @@ query_rcpt(struct gen *g, const char *dom, char *reply, size_t len)
 {
 	struct decision	*d = xmalloc(sizeof(*d));
 
-	decide_domain(g, dom, NULL, "query", d);
+	decide_domain(g, dom, NULL, "query", NULL, d);
 	if (d->action == ACTION_ACCEPT || d->action == ACTION_TAG)
 		(void)snprintf(reply, len, "%s%s%s",
 		    d->action == ACTION_TAG ? "tag" : "accept",
