@@ -1068,8 +1068,8 @@ FINDINGS = """\
   (accepted sockets inherit it on Linux); the `-inet` rows above are
   measured with that change.
 - **Memory with 100,000 cached verdicts: was 77 MB (about 0.7 kB per
-  entry); now 64-66 MB in the recorded runs (about 0.57 kB), at the
-  target and missing it by up to 2 MB.** Each entry stored the domain twice and
+  entry); now 64-67 MB in the recorded runs (about 0.58 kB), at the
+  target and missing it by up to 3 MB.** Each entry stored the domain twice and
   each answer four heap blocks (struct, reply text, log line, header entry).
   milter/cache.c now keeps an entry (key and domain) and an answer (struct
   and strings) in one allocation each, the header entry is kept only for
@@ -1134,11 +1134,11 @@ FINDINGS = """\
   runs 50 requests are always in flight, so the latency is the queue
   (Little's law: 50 / 100,000 per s = 0.5 ms mean); p99 < 200 us at 50
   connections would need 250,000 lookups/s. Paced at 10,000 lookups/s the
-  median is ~70 us and p99 ~0.26 ms in the recorded run (nothing else ran
-  on the machine; the load average in the table is the bench's own
-  Postfix and load processes), 0.4-1.4 ms in earlier runs beside other
-  sessions' test suites (load 16-29), while the daemon spends ~8-10 us of
-  CPU per lookup: the rest is waiting for one of the 2 cores, which the
+  median is ~70-80 us and p99 0.2-0.3 ms in the recorded runs (nothing
+  else ran on the machine; the load average in the table is the bench's
+  own Postfix and load processes), 0.4-1.4 ms in earlier runs beside
+  other sessions' test suites (load 16-29), while the daemon spends
+  ~8-16 us of CPU per lookup: the rest is waiting for one of the 2 cores, which the
   load client shares. Each lookup needs two wake-ups (client and daemon's
   I/O thread), each of which waits behind whatever else is runnable. No
   work left in the daemon to remove for it.
