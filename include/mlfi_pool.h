@@ -12,10 +12,11 @@
  * to [probe] timeout, so under a burst of RCPTs for cold domains sessions
  * waited behind whole probes, one after another (docs/BENCHMARKS.md, WAN).
  *
- * mlfi_pool_init(fd) takes libmilter's listening socket (after
- * smfi_opensocket) and keeps its address (a wildcard address becomes the
- * loopback one). 0, or -1 when it has none usable (hand-offs are then off;
- * logged).
+ * mlfi_pool_init(ours, n), called after smfi_opensocket(), finds
+ * libmilter's listening socket (the listening descriptor that is none of
+ * the n in ours, the daemon's own services) and keeps its address (a
+ * wildcard address becomes the loopback one). 0, or -1 when there is none
+ * usable (hand-offs are then off; logged).
  *
  * mlfi_pool_handoff() is called by a callback right before it waits for a
  * probe: it connects to the milter's own socket and closes the connection
@@ -30,9 +31,11 @@
 #ifndef TV_MLFI_POOL_H
 #define TV_MLFI_POOL_H
 
+#include <stddef.h>
+
 #define MLFI_POOL_CONNECT_MS	100
 
-int	mlfi_pool_init(int fd);
+int	mlfi_pool_init(const int *ours, size_t n);
 void	mlfi_pool_handoff(void);
 
 #endif

@@ -40,7 +40,8 @@
  *     unix socket) as the milter user, so libmilter can unlink it at exit;
  *     an existing unix socket that accepts a connection belongs to a live
  *     daemon (e.g. one started with another pid file): we stop (exit 71)
- *     instead of letting libmilter unlink it;
+ *     instead of letting libmilter unlink it; then mlfi_pool_init() finds
+ *     libmilter's socket for the hand-offs (mlfi_pool.h);
  *  7. start the reload thread, the policy service (netsrv.h, answering
  *     with policy.h from the same decisions as the milter), the query
  *     service (NETSRV_LINE, query.h) and the metrics server (netsrv.h
@@ -383,24 +384,6 @@ main_nodelay(void)
 
 static int	main_policy_fd = -1, main_query_fd = -1, main_metrics_fd = -1;
 
-/* libmilter's listening socket: the one that is not ours; -1 if none. */
-static int
-main_milter_fd(void)
-{
-	int		fd, val;
-	socklen_t	len;
-
-	for (fd = 3; fd < 1024; fd++) {
-		len = sizeof(val);
-		if (fd == main_policy_fd || fd == main_query_fd ||
-		    fd == main_metrics_fd || getsockopt(fd, SOL_SOCKET,
-		    SO_ACCEPTCONN, &val, &len) != 0 || !val)
-			continue;
-		return fd;
-	}
-	return -1;
-}
-
 /*
  * libmilter unlinks an existing unix socket before it binds (rmsocket).
  * A socket that accepts a connection is a live daemon's (one started with
@@ -444,6 +427,8 @@ main_socket(const struct conf *c)
 {
 	const char	*sock = c->socket != NULL ? c->socket :
 			    "inet:8895@127.0.0.1";
+	const int	 ours[] = { main_policy_fd, main_query_fd,
+			    main_metrics_fd };
 
 	if (smfi_setconn((char *)sock) != MI_SUCCESS ||
 	    smfi_register(*mlfi_desc()) != MI_SUCCESS) {
@@ -457,7 +442,7 @@ main_socket(const struct conf *c)
 		return -1;
 	}
 	main_nodelay();
-	(void)mlfi_pool_init(main_milter_fd());
+	(void)mlfi_pool_init(ours, sizeof(ours) / sizeof(ours[0]));
 	log_info("listening on %s", sock);
 	return 0;
 }

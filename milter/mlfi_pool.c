@@ -22,13 +22,33 @@ static struct sockaddr_storage	pool_addr;
 static socklen_t		pool_len;	/* 0: hand-offs off */
 static atomic_long		pool_logged;	/* last failure logged */
 
+/* libmilter's listening socket: a listening one not in ours; -1 if none */
+static int
+mlfi_pool_listener(const int *ours, size_t n)
+{
+	int		fd, val;
+	size_t		i;
+	socklen_t	len;
+
+	for (fd = 3; fd < 1024; fd++) {
+		for (i = 0; i < n && ours[i] != fd; i++)
+			;
+		len = sizeof(val);
+		if (i == n && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &val,
+		    &len) == 0 && val)
+			return fd;
+	}
+	return -1;
+}
+
 int
-mlfi_pool_init(int fd)
+mlfi_pool_init(const int *ours, size_t n)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len = sizeof(ss);
+	int			 fd = mlfi_pool_listener(ours, n);
 
 	memset(&ss, 0, sizeof(ss));
 	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
