@@ -399,9 +399,8 @@ dns_addrs_text(const struct ipaddr *a, size_t n, char *line, size_t size)
 
 	line[0] = '\0';
 	for (i = 0; i < n; i++) {
-		if (inet_ntop(a[i].family, &a[i].u, ip, sizeof(ip)) == NULL)
-			(void)snprintf(ip, sizeof(ip), "?");
-		dns_cat(line, size, ", ", ip);
+		dns_cat(line, size, ", ", conf_ipaddr_str(&a[i], ip,
+		    sizeof(ip)));
 	}
 }
 
@@ -462,8 +461,7 @@ dns_ptr(struct dns_ctx *ctx, const struct ipaddr *ip, char ***out,
 	*out = NULL;
 	*n = 0;
 	dns_ptr_qname(ip, q, sizeof(q));
-	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)
-		(void)snprintf(ipt, sizeof(ipt), "?");
+	(void)conf_ipaddr_str(ip, ipt, sizeof(ipt));
 	st = dns_lookup(ctx, q, ns_t_ptr, ipt, &ans);
 	if (st != DNS_OK) {
 		dns_trace_fail(ctx, "PTR", ipt, st);
@@ -514,8 +512,7 @@ dns_forward_confirm(struct dns_ctx *ctx, const char *name,
 		if (conf_ipaddr_eq(&a[i], ip))
 			*confirmed = 1;
 	dns_addrs_text(a, n, line, sizeof(line));
-	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)
-		(void)snprintf(ipt, sizeof(ipt), "?");
+	(void)conf_ipaddr_str(ip, ipt, sizeof(ipt));
 	trace_add(ctx->trace, "%s %s: %s (%s %s: forward-confirmed %s)", what,
 	    name, line, *confirmed ? "contains" : "does not contain", ipt,
 	    *confirmed ? "yes" : "no");
@@ -529,8 +526,7 @@ dns_forward_known(struct dns_ctx *ctx, const char *name,
 {
 	char	ipt[INET6_ADDRSTRLEN];
 
-	if (inet_ntop(ip->family, &ip->u, ipt, sizeof(ipt)) == NULL)
-		(void)snprintf(ipt, sizeof(ipt), "?");
+	(void)conf_ipaddr_str(ip, ipt, sizeof(ipt));
 	trace_add(ctx->trace, "%s %s: %s, from its answer earlier in this "
 	    "probe (forward-confirmed yes; not asked again)",
 	    ip->family == AF_INET6 ? "AAAA" : "A", name, ipt);

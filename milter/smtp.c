@@ -141,8 +141,7 @@ smtp_addr_text(struct smtp_sess *s, const struct ipaddr *a, unsigned port)
 {
 	char	ip[INET6_ADDRSTRLEN];
 
-	if (inet_ntop(a->family, &a->u, ip, sizeof(ip)) == NULL)
-		(void)snprintf(ip, sizeof(ip), "?");
+	(void)conf_ipaddr_str(a, ip, sizeof(ip));
 	(void)snprintf(s->peer, sizeof(s->peer),
 	    a->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
